@@ -1,0 +1,92 @@
+"""The application: one constructor for the CLI, uvicorn `--factory` and every test."""
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from http import HTTPStatus
+
+from fastapi import FastAPI, Request
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException
+
+import chat
+from chat import pages, ws
+from chat.broker import open_broker
+from chat.config import Settings
+from chat.connections import Hub
+from chat.errors import ChatError
+from chat.inputs import ROOM_RULE
+from chat.logs import redact_session_ids
+from chat.rendering import Renderer, asset_dir
+from chat.rooms import Chat
+from chat.security import SecurityHeaders
+from chat.services import Services
+from chat.sessions import Sessions
+from chat.store import open_store
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the chat app from `settings` (default: read from `CHAT_*` environment variables)."""
+    settings = settings or Settings()
+    renderer = Renderer()
+    redact_session_ids()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        store, broker = open_store(settings.database_url), open_broker(settings.broker_url)
+        await store.start()
+        await broker.start()
+        sessions = Sessions(settings.session_ttl, settings.max_sessions)
+        hub = Hub(broker, renderer)
+        app.state.services = Services(
+            settings=settings,
+            store=store,
+            broker=broker,
+            sessions=sessions,
+            chat=Chat(store, broker, sessions, max_length=settings.max_message_length),
+            hub=hub,
+            renderer=renderer,
+        )
+        heartbeat = asyncio.create_task(hub.heartbeat_forever(settings.heartbeat))
+        try:
+            yield
+        finally:
+            heartbeat.cancel()
+            await broker.close()
+            await store.close()
+
+    app = FastAPI(title="chat", version=chat.__version__, lifespan=lifespan)
+    app.include_router(pages.router)
+    app.include_router(ws.router)
+    app.mount("/static", StaticFiles(directory=asset_dir("static")), name="static")
+    app.add_middleware(SecurityHeaders)
+    _error_pages(app, renderer)
+    return app
+
+
+def _error_pages(app: FastAPI, renderer: Renderer) -> None:
+    """Render every refusal in one place: JSON for API paths, an HTML page for people."""
+
+    def respond(request: Request, status: int, message: str, code: str) -> Response:
+        if request.url.path.endswith(".json") or "text/html" not in request.headers.get(
+            "accept", ""
+        ):
+            return JSONResponse({"error": {"code": code, "message": message}}, status_code=status)
+        html = renderer.page(
+            "error.html", status=status, title=HTTPStatus(status).phrase, message=message
+        )
+        return HTMLResponse(html, status_code=status)
+
+    @app.exception_handler(ChatError)
+    async def chat_error(request: Request, error: ChatError) -> Response:
+        return respond(request, error.status, error.message, error.code)
+
+    @app.exception_handler(HTTPException)
+    async def http_error(request: Request, error: HTTPException) -> Response:
+        message = str(error.detail)
+        if error.status_code == HTTPStatus.NOT_FOUND and request.url.path.startswith("/rooms/"):
+            message = f"There is no such page. {ROOM_RULE}"
+        return respond(
+            request, error.status_code, message, HTTPStatus(error.status_code).name.lower()
+        )

@@ -1,0 +1,28 @@
+"""Settings, read from `CHAT_*` environment variables (each one is documented in the README)."""
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Everything an operator may change; the defaults run the chat with no set-up at all."""
+
+    model_config = SettingsConfigDict(env_prefix="CHAT_", extra="ignore")
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=0, le=65535)
+    database_url: str = "sqlite:///chat.db"
+    broker_url: str = "memory://"
+    history_size: int = Field(default=100, ge=1, le=10_000)
+    max_message_length: int = Field(default=2000, ge=1, le=100_000)
+    allowed_origins: list[str] = []
+    session_ttl: float = Field(default=600.0, gt=0)
+    max_sessions: int = Field(default=100_000, ge=1)
+    send_queue_size: int = Field(default=256, ge=1)
+    heartbeat: float = Field(default=4.0, gt=0)
+    log_level: str = "info"
+
+    @property
+    def ws_max_size(self) -> int:
+        """Largest WebSocket frame we accept: a full-length message in JSON with htmx's headers."""
+        return self.max_message_length * 6 + 4096

@@ -1,0 +1,111 @@
+"""Live connections of this process: bounded send queues, and the hub that fans events out."""
+
+import asyncio
+import logging
+from collections import defaultdict
+from typing import Any
+
+from starlette.websockets import WebSocket
+
+from chat.broker import Broker, Event
+from chat.rendering import Renderer
+from chat.rooms import channel
+from chat.sessions import Session
+from chat.store import Message
+
+log = logging.getLogger(__name__)
+ROOM = "room.html"
+
+
+class Connection:
+    """One open WebSocket. Frames wait in a bounded queue; a reader that falls behind is dropped."""
+
+    def __init__(self, websocket: WebSocket, session: Session, queue_size: int) -> None:
+        self.websocket = websocket
+        self.session = session
+        self.queue: asyncio.Queue[tuple[int, str]] = asyncio.Queue(queue_size)
+        self.floor = 0
+        self.overflowed = asyncio.Event()
+
+    def push(self, frame: str, message_id: int = 0) -> None:
+        """Queue a frame without waiting; on overflow the connection is marked for closing."""
+        if self.overflowed.is_set():
+            return
+        try:
+            self.queue.put_nowait((message_id, frame))
+        except asyncio.QueueFull:
+            log.warning(
+                "dropping a connection in room %s: its reader fell behind", self.session.room
+            )
+            self.overflowed.set()
+
+    async def write_forever(self) -> None:
+        """Send queued frames in order, skipping messages the page already has."""
+        while True:
+            message_id, frame = await self.queue.get()
+            if message_id:
+                if message_id <= self.floor:
+                    continue
+                self.floor = message_id
+            await self.websocket.send_text(frame)
+
+
+class Hub:
+    """Subscribes once per room to the broker and renders each event once for all its pages."""
+
+    def __init__(self, broker: Broker, renderer: Renderer) -> None:
+        self.broker = broker
+        self.renderer = renderer
+        self.rooms: defaultdict[str, set[Connection]] = defaultdict(set)
+        self.online_status = renderer.block(ROOM, "status", status_state="online", oob=True)
+
+    async def heartbeat_forever(self, interval: float) -> None:
+        """Re-send the "online" status so pages can show "offline" when it stops arriving."""
+        while True:
+            await asyncio.sleep(interval)
+            for connections in list(self.rooms.values()):
+                for connection in list(connections):
+                    connection.push(self.online_status)
+
+    async def attach(self, connection: Connection) -> None:
+        room = connection.session.room
+        first = not self.rooms[room]
+        self.rooms[room].add(connection)
+        if first:
+            await self.broker.subscribe(channel(room), self.deliver)
+
+    async def detach(self, connection: Connection) -> None:
+        room = connection.session.room
+        connections = self.rooms.get(room)
+        if connections is None:
+            return
+        connections.discard(connection)
+        if not connections:
+            del self.rooms[room]
+            await self.broker.unsubscribe(channel(room), self.deliver)
+
+    def counts(self) -> dict[str, int]:
+        return {room: len(connections) for room, connections in sorted(self.rooms.items())}
+
+    def deliver(self, event: Event) -> None:
+        """Broker handler: render the event once, then queue the same frame for every page."""
+        connections = self.rooms.get(event["room"])
+        if not connections:
+            return
+        if event["type"] == "message":
+            message = Message.from_json(event["message"])
+            frame, message_id = self.messages([message], oob="beforeend"), message.id
+        else:
+            frame, message_id = self.presence(event), 0
+        for connection in list(connections):
+            connection.push(frame, message_id)
+
+    def messages(self, messages: list[Message], *, oob: str) -> str:
+        return self.renderer.block(ROOM, "messages", messages=messages, oob=oob)
+
+    def presence(self, event: dict[str, Any]) -> str:
+        notice = self.renderer.block(ROOM, "notice", notice=event["notice"])
+        return notice + self.members(event["members"])
+
+    def members(self, members: list[str]) -> str:
+        return self.renderer.block(ROOM, "members", members=members, oob="true")

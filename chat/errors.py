@@ -1,0 +1,53 @@
+"""User-facing problems: each carries the human message, a machine code and how to report it."""
+
+from http import HTTPStatus
+
+
+class ChatError(Exception):
+    """A request we refuse; `message` tells the person what to do instead."""
+
+    status: int = HTTPStatus.BAD_REQUEST
+    code: str = "bad_request"
+
+    def __init__(self, message: str, *, code: str | None = None, status: int | None = None):
+        super().__init__(message)
+        self.message = message
+        if code is not None:
+            self.code = code
+        if status is not None:
+            self.status = status
+
+
+class InvalidInput(ChatError):
+    """The content is not acceptable (empty, too long, control characters, …)."""
+
+    status = HTTPStatus.UNPROCESSABLE_ENTITY
+    code = "invalid_input"
+
+
+class NotFound(ChatError):
+    """No such room, session or page."""
+
+    status = HTTPStatus.NOT_FOUND
+    code = "not_found"
+
+
+class Forbidden(ChatError):
+    """A cross-site request or an unknown session."""
+
+    status = HTTPStatus.FORBIDDEN
+    code = "forbidden"
+
+
+class NameTaken(ChatError):
+    """Somebody online in the room already uses that display name."""
+
+    status = HTTPStatus.CONFLICT
+    code = "name_taken"
+
+
+class StoreUnavailable(ChatError):
+    """The database could not store the message: nothing was sent."""
+
+    status = HTTPStatus.SERVICE_UNAVAILABLE
+    code = "store_unavailable"

@@ -1,0 +1,44 @@
+"""The WebSocket frames clients send, parsed strictly: anything unexpected is a clear error."""
+
+import json
+from dataclasses import dataclass
+
+from chat.errors import InvalidInput
+
+# htmx's ws extension adds HEADERS; the composer carries the page's session id.
+_KNOWN = {"type", "message", "session", "HEADERS"}
+
+
+@dataclass(frozen=True, slots=True)
+class SendMessage:
+    """A request to post `text` (validated later by the domain)."""
+
+    text: object
+
+
+def parse_frame(raw: str) -> SendMessage:
+    """Turn one text frame into a command, or raise `InvalidInput` saying what was wrong."""
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        raise InvalidInput(
+            'That frame was not JSON; send an object such as {"message": "hi"}.',
+            code="invalid_json",
+        ) from None
+    if not isinstance(data, dict):
+        raise InvalidInput('Send a JSON object such as {"message": "hi"}.', code="not_object")
+    unknown = sorted(set(data) - _KNOWN)
+    if unknown:
+        raise InvalidInput(
+            f'Unknown field {unknown[0]!r}; a message has only "message".', code="unknown_field"
+        )
+    kind = data.get("type", "message")
+    if kind != "message":
+        raise InvalidInput(
+            f'Unknown type {kind!r}; the only type is "message".', code="unknown_type"
+        )
+    if "message" not in data:
+        raise InvalidInput('The "message" field is missing.', code="missing_field")
+    if "HEADERS" in data and not isinstance(data["HEADERS"], dict):
+        raise InvalidInput("HEADERS must be an object.", code="invalid_type")
+    return SendMessage(text=data["message"])

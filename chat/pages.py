@@ -1,0 +1,183 @@
+"""HTTP routes: room pages, the no-JavaScript form posts, JSON history and operations."""
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Request, Response
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
+
+from chat.connections import ROOM
+from chat.errors import ChatError
+from chat.inputs import room_name
+from chat.security import check_origin
+from chat.services import Services
+from chat.sessions import Session
+
+router = APIRouter()
+
+NAME_COOKIE = "chat_name"
+RESUME_COOKIE = "chat_resume"
+SEE_OTHER = 303
+
+
+def services_of(request: Request) -> Services:
+    services: Services = request.app.state.services
+    return services
+
+
+def room_url(room: str) -> str:
+    return "/" if room == "lobby" else f"/rooms/{room}"
+
+
+@router.get("/", response_class=HTMLResponse, summary="The lobby room")
+async def lobby(request: Request) -> Response:
+    return await _room_page(request, "lobby")
+
+
+@router.get("/rooms", response_class=HTMLResponse, summary="Active rooms, and a way to open one")
+async def rooms(request: Request, room: str | None = None) -> Response:
+    services = services_of(request)
+    if room is not None:
+        return RedirectResponse(room_url(room_name(room.strip())), SEE_OTHER)
+    html = services.renderer.page("rooms.html", rooms=services.chat.active_rooms())
+    return HTMLResponse(html)
+
+
+@router.get("/rooms/{room}", response_class=HTMLResponse, summary="A room (created on first use)")
+async def room_page(request: Request, room: str) -> Response:
+    return await _room_page(request, room)
+
+
+@router.post("/rooms/{room}/messages", summary="Post a message without JavaScript (303 back)")
+async def post_message(
+    request: Request,
+    room: str,
+    session: Annotated[str, Form()] = "",
+    message: Annotated[str, Form()] = "",
+) -> Response:
+    services = services_of(request)
+    check_origin(request, services.settings.allowed_origins)
+    me = services.sessions.get(session, room_name(room))
+    try:
+        await services.chat.post(me, message)
+    except ChatError as error:
+        return await _render_room(
+            request, me, status=error.status, error=error.message, draft=message
+        )
+    return _back_to(me)
+
+
+@router.post("/rooms/{room}/name", summary="Change your display name")
+async def change_name(
+    request: Request,
+    room: str,
+    session: Annotated[str, Form()] = "",
+    name: Annotated[str, Form()] = "",
+) -> Response:
+    services = services_of(request)
+    check_origin(request, services.settings.allowed_origins)
+    me = services.sessions.get(session, room_name(room))
+    error: ChatError | None = None
+    try:
+        await services.chat.rename(me, name)
+    except ChatError as refused:
+        error = refused
+    if request.headers.get("hx-request") == "true":
+        context: dict[str, Any] = {"room": me.room, "session": me}
+        if error:
+            context |= {"name_error": error.message, "name_draft": name}
+        html = services.renderer.block(ROOM, "name_form", **context)
+        response: Response = HTMLResponse(html, status_code=error.status if error else 200)
+    elif error:
+        response = await _render_room(
+            request, me, status=error.status, name_error=error.message, name_draft=name
+        )
+    else:
+        response = _back_to(me)
+    if not error:
+        response.set_cookie(
+            NAME_COOKIE, me.name, max_age=365 * 86400, httponly=True, samesite="lax"
+        )
+    return response
+
+
+@router.get("/rooms/{room}/messages.json", summary="The room's recent messages as JSON")
+async def messages_json(request: Request, room: str) -> dict[str, Any]:
+    services = services_of(request)
+    history = await services.store.recent(room_name(room), services.settings.history_size)
+    return {"room": room, "messages": [m.to_json() for m in history]}
+
+
+@router.get("/health", summary="200 when the server and its database are ready")
+async def health(request: Request) -> JSONResponse:
+    services = services_of(request)
+    try:
+        await services.store.ping()
+    except ChatError as error:
+        return JSONResponse({"status": "unavailable", "detail": error.message}, status_code=503)
+    return JSONResponse({"status": "ok"})
+
+
+@router.get("/ws-info", summary="Open WebSocket connections per room in this process")
+async def ws_info(request: Request) -> dict[str, Any]:
+    counts = services_of(request).hub.counts()
+    return {"rooms": counts, "total": sum(counts.values())}
+
+
+async def _room_page(request: Request, room: str) -> Response:
+    services = services_of(request)
+    room = room_name(room)
+    me = _resumed(request, room)
+    if me is None:
+        history = await services.store.recent(room, services.settings.history_size)
+        cursor = history[-1].id if history else 0
+        me = services.chat.open_session(room, request.cookies.get(NAME_COOKIE), cursor)
+        response = await _render_room(request, me, history=history)
+    else:
+        response = await _render_room(request, me)
+    response.delete_cookie(RESUME_COOKIE)
+    return response
+
+
+def _resumed(request: Request, room: str) -> Session | None:
+    """The session a no-JS post redirected back with (used once: a reload starts anew)."""
+    token = request.cookies.get(RESUME_COOKIE)
+    if not token:
+        return None
+    try:
+        return services_of(request).sessions.get(token, room)
+    except ChatError:
+        return None
+
+
+async def _render_room(
+    request: Request,
+    me: Session,
+    *,
+    status: int = 200,
+    history: list[Any] | None = None,
+    **extra: Any,
+) -> Response:
+    services = services_of(request)
+    if history is None:
+        history = await services.store.recent(me.room, services.settings.history_size)
+        me.cursor = history[-1].id if history else 0
+    html = services.renderer.page(
+        ROOM,
+        room=me.room,
+        session=me,
+        messages=history,
+        members=services.chat.members(me.room),
+        nonce=request.state.nonce,
+        max_length=services.settings.max_message_length,
+        status_state="connecting",
+        oob=None,
+        notice=None,
+        **extra,
+    )
+    return HTMLResponse(html, status_code=status, headers={"Cache-Control": "no-store"})
+
+
+def _back_to(me: Session) -> Response:
+    response = RedirectResponse(room_url(me.room), SEE_OTHER)
+    response.set_cookie(RESUME_COOKIE, me.id, max_age=60, httponly=True, samesite="lax")
+    return response

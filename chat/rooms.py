@@ -1,0 +1,107 @@
+"""The domain: validate, number, store, then publish. No HTML and no sockets here."""
+
+import asyncio
+import contextlib
+import secrets
+from collections import defaultdict
+from datetime import UTC, datetime
+
+from chat import inputs
+from chat.broker import Broker, Event
+from chat.errors import InvalidInput, NameTaken
+from chat.sessions import Session, Sessions, new_name
+from chat.store import Message, NewMessage, Store
+
+
+def channel(room: str) -> str:
+    """The broker channel that carries a room's events."""
+    return f"room:{room}"
+
+
+class Chat:
+    """Rooms, people and messages; every change is published as an event to the room's channel."""
+
+    def __init__(
+        self, store: Store, broker: Broker, sessions: Sessions, *, max_length: int
+    ) -> None:
+        self.store = store
+        self.broker = broker
+        self.sessions = sessions
+        self.max_length = max_length
+        self.online: defaultdict[str, dict[str, Session]] = defaultdict(dict)
+        self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
+
+    def open_session(self, room: str, wanted_name: str | None, cursor: int) -> Session:
+        """A new page load in `room`: keeps the remembered name unless someone online has it."""
+        name = new_name()
+        if wanted_name:
+            with contextlib.suppress(NameTaken, InvalidInput):
+                name = self._free_name(room, inputs.display_name(wanted_name), None)
+        return self.sessions.create(room, name, cursor)
+
+    async def post(self, session: Session, text: object) -> Message:
+        """Store the next message of `session`, then publish it; raises a `ChatError` if refused."""
+        clean = inputs.message_text(text, self.max_length)
+        async with self._locks[session.room]:
+            draft = NewMessage(
+                room=session.room,
+                author=session.name,
+                author_key=session.key,
+                n=session.seq + 1,
+                text=clean,
+                created_at=datetime.now(UTC),
+            )
+            message = await self.store.add(draft)
+            session.seq = message.n
+            await self.broker.publish(
+                channel(session.room),
+                {"type": "message", "room": session.room, "message": message.to_json()},
+            )
+        return message
+
+    async def rename(self, session: Session, wanted: object) -> None:
+        """Change the display name of `session`; it must be free among people online in the room."""
+        name = self._free_name(session.room, inputs.display_name(wanted), session)
+        old, session.name = session.name, name
+        if old != name and session.connections:
+            await self._announce(session.room, "rename", f"{old} is now {name}")
+
+    async def join(self, session: Session) -> None:
+        """A connection opened; the first one of a session makes the person appear online."""
+        session.connections += 1
+        session.ever_connected = True
+        if session.connections == 1:
+            self.online[session.room][session.key] = session
+            await self._announce(session.room, "join", f"{session.name} joined")
+
+    async def leave(self, session: Session) -> None:
+        """A connection closed; the last one of a session makes the person leave."""
+        session.connections -= 1
+        self.sessions.touch(session)
+        if session.connections == 0:
+            room = self.online.get(session.room, {})
+            room.pop(session.key, None)
+            if not room:
+                self.online.pop(session.room, None)
+            await self._announce(session.room, "leave", f"{session.name} left")
+
+    def members(self, room: str) -> list[str]:
+        return sorted((s.name for s in self.online.get(room, {}).values()), key=str.casefold)
+
+    def active_rooms(self) -> dict[str, int]:
+        return {room: len(people) for room, people in sorted(self.online.items()) if people}
+
+    def _free_name(self, room: str, name: str, me: Session | None) -> str:
+        for other in self.online.get(room, {}).values():
+            if other is not me and other.name.casefold() == name.casefold():
+                raise NameTaken(f"Someone here is already called {name}. Pick another name.")
+        return name
+
+    async def _announce(self, room: str, kind: str, text: str) -> None:
+        event: Event = {
+            "type": kind,
+            "room": room,
+            "notice": {"id": secrets.token_hex(6), "text": text},
+            "members": self.members(room),
+        }
+        await self.broker.publish(channel(room), event)

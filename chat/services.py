@@ -1,0 +1,22 @@
+"""The objects a running app shares, opened in the lifespan and kept on `app.state.services`."""
+
+from dataclasses import dataclass
+
+from chat.broker import Broker
+from chat.config import Settings
+from chat.connections import Hub
+from chat.rendering import Renderer
+from chat.rooms import Chat
+from chat.sessions import Sessions
+from chat.store import Store
+
+
+@dataclass(slots=True)
+class Services:
+    settings: Settings
+    store: Store
+    broker: Broker
+    sessions: Sessions
+    chat: Chat
+    hub: Hub
+    renderer: Renderer

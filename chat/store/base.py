@@ -1,0 +1,53 @@
+"""The store interface every backend implements, and the message it keeps."""
+
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from typing import Any, Protocol
+
+
+@dataclass(frozen=True, slots=True)
+class NewMessage:
+    """A message that has been validated and numbered but not yet stored."""
+
+    room: str
+    author: str
+    author_key: str
+    n: int
+    text: str
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Message(NewMessage):
+    """A stored message; `id` orders messages within a room."""
+
+    id: int
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["created_at"] = self.created_at.isoformat()
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> "Message":
+        return cls(**{**data, "created_at": datetime.fromisoformat(data["created_at"])})
+
+
+class Store(Protocol):
+    """Durable message storage; raises `StoreUnavailable` when the database cannot be reached."""
+
+    async def start(self) -> None: ...
+
+    async def close(self) -> None: ...
+
+    async def ping(self) -> None: ...
+
+    async def add(self, message: NewMessage) -> Message: ...
+
+    async def recent(self, room: str, limit: int) -> list[Message]:
+        """The last `limit` messages of `room`, oldest first."""
+        ...
+
+    async def after(self, room: str, after_id: int, limit: int) -> list[Message]:
+        """Messages of `room` with an id above `after_id`, oldest first."""
+        ...

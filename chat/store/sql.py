@@ -1,0 +1,141 @@
+"""The SQL store: SQLAlchemy async Core over aiosqlite (default) or asyncpg."""
+
+from datetime import UTC
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from chat.errors import StoreUnavailable
+from chat.store.base import Message, NewMessage
+
+metadata = sa.MetaData()
+messages = sa.Table(
+    "messages",
+    metadata,
+    sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True),
+    sa.Column("room", sa.String(32), nullable=False),
+    sa.Column("author", sa.String(64), nullable=False),
+    sa.Column("author_key", sa.String(32), nullable=False),
+    sa.Column("n", sa.Integer, nullable=False),
+    sa.Column("text", sa.Text, nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Index("ix_messages_room_id", "room", "id"),
+)
+_DRIVERS = {
+    "sqlite": "sqlite+aiosqlite",
+    "postgresql": "postgresql+asyncpg",
+    "postgres": "postgresql+asyncpg",
+}
+_COLUMNS = [c for c in messages.c if c.name != "id"]
+
+
+def async_url(url: str) -> sa.URL:
+    """Map the plain URLs people write (`sqlite:///chat.db`) to SQLAlchemy's async drivers."""
+    parsed = make_url(url)
+    driver = _DRIVERS.get(parsed.drivername)
+    if driver is None and "+" not in parsed.drivername:
+        raise ValueError(
+            f"Unsupported database URL {parsed.drivername}://; use sqlite:/// or postgresql://"
+        )
+    return parsed.set(drivername=driver) if driver else parsed
+
+
+def _row(row: Any) -> Message:
+    created = row.created_at if row.created_at.tzinfo else row.created_at.replace(tzinfo=UTC)
+    return Message(
+        id=row.id,
+        room=row.room,
+        author=row.author,
+        author_key=row.author_key,
+        n=row.n,
+        text=row.text,
+        created_at=created,
+    )
+
+
+class SQLStore:
+    """Messages in one SQL table; every failure becomes `StoreUnavailable`."""
+
+    def __init__(self, url: str) -> None:
+        self.url = async_url(url)
+        self._engine: AsyncEngine | None = None
+
+    @property
+    def engine(self) -> AsyncEngine:
+        if self._engine is None:
+            raise RuntimeError("SQLStore.start() must be awaited before the store is used")
+        return self._engine
+
+    async def start(self) -> None:
+        options: dict[str, Any] = {"pool_pre_ping": True}
+        if self.url.get_backend_name() == "sqlite":
+            options = {}
+        self._engine = create_async_engine(self.url, **options)
+        if self.url.get_backend_name() == "sqlite":
+            sa.event.listen(self._engine.sync_engine, "connect", _sqlite_pragmas)
+        try:
+            async with self.engine.begin() as conn:
+                await conn.run_sync(metadata.create_all)
+        except (SQLAlchemyError, OSError) as exc:
+            raise StoreUnavailable(f"Cannot open the database: {exc}") from exc
+
+    async def close(self) -> None:
+        if self._engine is not None:
+            await self._engine.dispose()
+
+    async def ping(self) -> None:
+        try:
+            async with self.engine.connect() as conn:
+                await conn.execute(sa.text("SELECT 1"))
+        except (SQLAlchemyError, OSError) as exc:
+            raise StoreUnavailable("The database is not answering.") from exc
+
+    async def add(self, message: NewMessage) -> Message:
+        values = {c.name: getattr(message, c.name) for c in _COLUMNS}
+        try:
+            async with self.engine.begin() as conn:
+                result = await conn.execute(
+                    messages.insert().values(**values).returning(messages.c.id)
+                )
+                new_id = result.scalar_one()
+        except (SQLAlchemyError, OSError) as exc:
+            raise StoreUnavailable(
+                "Your message could not be saved, so it was not sent. Try again in a moment."
+            ) from exc
+        return Message(id=new_id, **values)
+
+    async def recent(self, room: str, limit: int) -> list[Message]:
+        query = (
+            messages.select()
+            .where(messages.c.room == room)
+            .order_by(messages.c.id.desc())
+            .limit(limit)
+        )
+        return list(reversed(await self._fetch(query)))
+
+    async def after(self, room: str, after_id: int, limit: int) -> list[Message]:
+        query = (
+            messages.select()
+            .where(messages.c.room == room, messages.c.id > after_id)
+            .order_by(messages.c.id)
+            .limit(limit)
+        )
+        return await self._fetch(query)
+
+    async def _fetch(self, query: sa.Select[Any]) -> list[Message]:
+        try:
+            async with self.engine.connect() as conn:
+                return [_row(row) for row in await conn.execute(query)]
+        except (SQLAlchemyError, OSError) as exc:
+            raise StoreUnavailable("The message history cannot be read right now.") from exc
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.close()

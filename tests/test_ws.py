@@ -1,0 +1,90 @@
+"""The WebSocket flow through the real app: numbering, fragments, refusals."""
+
+import json
+from typing import Any
+
+from fastapi.testclient import TestClient
+
+from tests.html import messages, one, parse
+
+
+def open_room(client: TestClient, room: str = "lobby") -> str:
+    """Load the page like a browser does; return the session id the page carries."""
+    page = client.get("/" if room == "lobby" else f"/rooms/{room}")
+    assert page.status_code == 200
+    return str(one(page.text, "#chat-form input[name=session]")["value"])
+
+
+def connect(client: TestClient, session: str, room: str = "lobby", **headers: str) -> Any:
+    return client.websocket_connect(f"/rooms/{room}/ws?session={session}", headers=headers)
+
+
+def send(ws: Any, text: Any, **extra: Any) -> None:
+    ws.send_text(json.dumps({"message": text, "HEADERS": {"HX-Request": "true"}, **extra}))
+
+
+def receive_until(ws: Any, selector: str) -> str:
+    """Read frames until one contains `selector` (skips heartbeats and presence)."""
+    for _ in range(20):
+        frame: str = ws.receive_text()
+        if parse(frame).select(selector):
+            return frame
+    raise AssertionError(f"no frame with {selector}")
+
+
+def test_messages_are_numbered_and_pushed_out_of_band(client: TestClient) -> None:
+    session = open_room(client)
+    with connect(client, session) as ws:
+        for n, text in enumerate(["one", "two", "three"], start=1):
+            send(ws, text)
+            frame = receive_until(ws, "li[data-n]")
+            oob = one(frame, "ol#messages")
+            assert oob["hx-swap-oob"] == "beforeend"
+            li = one(frame, "li[data-n]")
+            assert li["data-n"] == str(n) and str(li["id"]).startswith("msg-")
+            assert f"#{n}" in li.get_text() and messages(frame) == [(n, text)]
+
+
+def test_the_sender_gets_an_empty_composer_back(client: TestClient) -> None:
+    session = open_room(client)
+    with connect(client, session) as ws:
+        send(ws, "hello")
+        frame = receive_until(ws, "form#chat-form")
+        form = one(frame, "form#chat-form")
+        assert form["hx-swap-oob"] == "true"
+        field = one(frame, "input[name=message]")
+        assert field.get("value") == "" and field.has_attr("autofocus")
+
+
+def test_blank_messages_are_refused_visibly_and_not_numbered(client: TestClient) -> None:
+    session = open_room(client)
+    with connect(client, session) as ws:
+        for blank in ["", "   ", "\n\t "]:
+            send(ws, blank)
+            error = one(receive_until(ws, "#composer-error"), "#composer-error")
+            assert "empty" in error.get_text()
+        send(ws, "real")
+        assert messages(receive_until(ws, "li[data-n]")) == [(1, "real")]
+
+
+def test_html_is_escaped_in_the_fragment(client: TestClient) -> None:
+    session = open_room(client)
+    with connect(client, session) as ws:
+        send(ws, "<img src=x onerror=alert(1)>")
+        frame = receive_until(ws, "li[data-n]")
+        assert parse(frame).select("img") == []
+        assert messages(frame) == [(1, "<img src=x onerror=alert(1)>")]
+
+
+def test_a_new_page_load_numbers_from_one_again(client: TestClient) -> None:
+    for _ in range(2):
+        with connect(client, open_room(client)) as ws:
+            send(ws, "hi")
+            assert messages(receive_until(ws, "li[data-n]"))[0][0] == 1
+
+
+def test_an_unknown_session_is_told_to_reload(client: TestClient) -> None:
+    with connect(client, "forged") as ws:
+        assert "Reload the page" in one(ws.receive_text(), "#composer-error").get_text()
+        closing = ws.receive()
+        assert closing["type"] == "websocket.close" and closing["code"] == 1008

@@ -5,7 +5,7 @@ import logging
 from collections import defaultdict
 from typing import Any
 
-from starlette.websockets import WebSocket
+from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from chat.broker import Broker, Event
 from chat.rendering import Renderer
@@ -40,14 +40,17 @@ class Connection:
             self.overflowed.set()
 
     async def write_forever(self) -> None:
-        """Send queued frames in order, skipping messages the page already has."""
+        """Send queued frames in order, skipping messages the page already has; stop when closed."""
         while True:
             message_id, frame = await self.queue.get()
             if message_id:
                 if message_id <= self.floor:
                     continue
                 self.floor = message_id
-            await self.websocket.send_text(frame)
+            try:
+                await self.websocket.send_text(frame)
+            except (WebSocketDisconnect, RuntimeError, OSError):
+                return
 
 
 class Hub:

@@ -2,7 +2,9 @@
 
 import asyncio
 import contextlib
+from collections.abc import Awaitable, Callable
 
+import anyio
 from fastapi import APIRouter, WebSocket
 from starlette.websockets import WebSocketState
 
@@ -64,17 +66,15 @@ async def _resynchronise(services: Services, connection: Connection) -> None:
 
 async def _relay(services: Services, connection: Connection) -> None:
     """Read frames and write queued frames until one side stops."""
-    tasks = {
-        asyncio.create_task(connection.write_forever()),
-        asyncio.create_task(connection.overflowed.wait()),
-        asyncio.create_task(_read_forever(services, connection)),
-    }
-    try:
-        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+    async with anyio.create_task_group() as tasks:
+
+        async def until_done(work: Callable[[], Awaitable[object]]) -> None:
+            await work()
+            tasks.cancel_scope.cancel()
+
+        tasks.start_soon(until_done, connection.write_forever)
+        tasks.start_soon(until_done, connection.overflowed.wait)
+        tasks.start_soon(until_done, lambda: _read_forever(services, connection))
     if connection.overflowed.is_set():
         await _close(connection, TRY_AGAIN_LATER, "too slow: reconnect to catch up")
 

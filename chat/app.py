@@ -38,7 +38,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         await store.start()
         await broker.start()
         sessions = Sessions(settings.session_ttl, settings.max_sessions)
-        hub = Hub(broker, renderer)
+        hub = Hub(broker, renderer, settings.history_size)
         app.state.services = Services(
             settings=settings,
             store=store,

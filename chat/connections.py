@@ -2,7 +2,7 @@
 
 import asyncio
 import logging
-from collections import defaultdict
+from collections import defaultdict, deque
 from typing import Any
 
 from starlette.websockets import WebSocket, WebSocketDisconnect
@@ -56,10 +56,12 @@ class Connection:
 class Hub:
     """Subscribes once per room to the broker and renders each event once for all its pages."""
 
-    def __init__(self, broker: Broker, renderer: Renderer) -> None:
+    def __init__(self, broker: Broker, renderer: Renderer, history_size: int) -> None:
         self.broker = broker
         self.renderer = renderer
+        self.history_size = history_size
         self.rooms: defaultdict[str, set[Connection]] = defaultdict(set)
+        self.windows: dict[str, deque[int]] = {}
         self.online_status = renderer.block(ROOM, "status", status_state="online", oob=True)
 
     async def heartbeat_forever(self, interval: float) -> None:
@@ -85,7 +87,13 @@ class Hub:
         connections.discard(connection)
         if not connections:
             del self.rooms[room]
+            self.windows.pop(room, None)
             await self.broker.unsubscribe(channel(room), self.deliver)
+
+    def remember(self, room: str, history: list[Message]) -> None:
+        """Seed the ids of the messages pages of `room` show, so pushes can drop the oldest."""
+        if room in self.rooms and room not in self.windows:
+            self.windows[room] = deque((m.id for m in history), maxlen=self.history_size)
 
     def counts(self) -> dict[str, int]:
         return {room: len(connections) for room, connections in sorted(self.rooms.items())}
@@ -98,10 +106,20 @@ class Hub:
         if event["type"] == "message":
             message = Message.from_json(event["message"])
             frame, message_id = self.messages([message], oob="beforeend"), message.id
+            frame += self._evict(message)
         else:
             frame, message_id = self.presence(event), 0
         for connection in list(connections):
             connection.push(frame, message_id)
+
+    def _evict(self, message: Message) -> str:
+        """Pages keep the last `history_size` messages: delete the one that falls off the end."""
+        window = self.windows.get(message.room)
+        if window is None:
+            return ""
+        evicted = [window[0]] if len(window) == window.maxlen else []
+        window.append(message.id)
+        return self.renderer.block(ROOM, "evicted", evicted=evicted) if evicted else ""
 
     def messages(self, messages: list[Message], *, oob: str) -> str:
         return self.renderer.block(ROOM, "messages", messages=messages, oob=oob)

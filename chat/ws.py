@@ -50,16 +50,18 @@ async def room_socket(websocket: WebSocket, room: str, session: str = "") -> Non
 
 
 async def _resynchronise(services: Services, connection: Connection) -> None:
-    """Bring the page up to date: what it missed since it was rendered, or the whole list again."""
-    session, settings = connection.session, services.settings
-    if session.ever_connected:
-        history = await services.store.recent(session.room, settings.history_size)
-        frame = services.hub.messages(history, oob="true")
+    """Bring the page up to date: append what it missed since it was rendered, or, after a
+    reconnect (when frames may have been lost in flight), replace the whole list."""
+    session = connection.session
+    recent = await services.store.recent(session.room, services.settings.history_size)
+    services.hub.remember(session.room, recent)
+    missed = [m for m in recent if m.id > session.cursor]
+    if session.ever_connected or (missed and missed == recent):
+        frame = services.hub.messages(recent, oob="true")
     else:
-        history = await services.store.after(session.room, session.cursor, settings.history_size)
-        frame = services.hub.messages(history, oob="beforeend") if history else ""
-    if history:
-        connection.floor = max(connection.floor, history[-1].id)
+        frame = services.hub.messages(missed, oob="beforeend") if missed else ""
+    if recent:
+        connection.floor = max(connection.floor, recent[-1].id)
     members = services.hub.members(services.chat.members(session.room))
     await connection.websocket.send_text(frame + members + services.hub.online_status)
 

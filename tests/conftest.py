@@ -2,6 +2,7 @@
 
 import os
 import shutil
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -11,7 +12,7 @@ from fastapi.testclient import TestClient
 
 from chat.app import create_app
 from chat.config import Settings
-from tests.servers import ChatServer
+from tests.servers import ChatServer, PostgresServer
 
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -77,3 +78,15 @@ def context(browser: Any) -> Iterator[Any]:
     browser_context.set_default_timeout(10_000)
     yield browser_context
     browser_context.close()
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    """A real PostgreSQL server for the whole run."""
+    try:
+        server = PostgresServer().start()
+    except (FileNotFoundError, subprocess.CalledProcessError) as error:
+        pytest.skip(f"cannot start PostgreSQL: {error}")
+    yield server
+    server.stop()
+    server.remove()

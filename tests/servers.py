@@ -1,10 +1,12 @@
 """Real servers for tests: the chat itself (uvicorn subprocess), and later PostgreSQL and Redis."""
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -83,3 +85,60 @@ class ChatServer:
 
     def kill(self) -> None:
         self.stop(signal.SIGKILL)
+
+
+def _as_postgres(command: list[str]) -> list[str]:
+    """PostgreSQL refuses to run as root: run its tools as the `postgres` user when we are root."""
+    return ["runuser", "-u", "postgres", "--", *command] if os.geteuid() == 0 else command
+
+
+class PostgresServer:
+    """A throw-away PostgreSQL cluster on a free port in a temporary directory."""
+
+    def __init__(self) -> None:
+        found = sorted(Path("/usr/lib/postgresql").glob("*/bin/pg_ctl"))
+        if not found:
+            raise FileNotFoundError(
+                "PostgreSQL is not installed (Debian: apt-get install postgresql)"
+            )
+        self.bin = found[-1].parent
+        self.port = free_port()
+        self.dir = Path(tempfile.mkdtemp(prefix="chat-pg-"))
+        if os.geteuid() == 0:
+            shutil.chown(self.dir, "postgres", "postgres")
+        self.data = self.dir / "data"
+
+    @property
+    def url(self) -> str:
+        return f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
+
+    def _run(self, *args: str) -> None:
+        subprocess.run(
+            _as_postgres([str(self.bin / args[0]), *args[1:]]),
+            check=True,
+            capture_output=True,
+            cwd=self.dir,
+        )
+
+    def start(self) -> "PostgresServer":
+        if not self.data.exists():
+            self._run("initdb", "-D", str(self.data), "-A", "trust", "-U", "postgres", "--no-sync")
+        options = f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync=off"
+        self._run(
+            "pg_ctl",
+            "-D",
+            str(self.data),
+            "-o",
+            options,
+            "-l",
+            str(self.dir / "log"),
+            "-w",
+            "start",
+        )
+        return self
+
+    def stop(self) -> None:
+        self._run("pg_ctl", "-D", str(self.data), "-m", "fast", "-w", "stop")
+
+    def remove(self) -> None:
+        shutil.rmtree(self.dir, ignore_errors=True)

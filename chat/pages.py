@@ -1,5 +1,6 @@
 """HTTP routes: room pages, the no-JavaScript form posts, JSON history and operations."""
 
+import secrets
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request, Response
@@ -15,8 +16,10 @@ from chat.sessions import Session
 router = APIRouter()
 
 NAME_COOKIE = "chat_name"
+BROWSER_COOKIE = "chat_browser"
 RESUME_COOKIE = "chat_resume"
 SEE_OTHER = 303
+YEAR = 365 * 86400
 
 
 def services_of(request: Request) -> Services:
@@ -94,9 +97,7 @@ async def change_name(
     else:
         response = _back_to(me)
     if not error:
-        response.set_cookie(
-            NAME_COOKIE, me.name, max_age=365 * 86400, httponly=True, samesite="lax"
-        )
+        response.set_cookie(NAME_COOKIE, me.name, max_age=YEAR, httponly=True, samesite="lax")
     return response
 
 
@@ -130,8 +131,10 @@ async def _room_page(request: Request, room: str) -> Response:
     if me is None:
         history = await services.store.recent(room, services.settings.history_size)
         cursor = history[-1].id if history else 0
-        me = services.chat.open_session(room, request.cookies.get(NAME_COOKIE), cursor)
+        browser = request.cookies.get(BROWSER_COOKIE) or secrets.token_urlsafe(16)
+        me = services.chat.open_session(room, request.cookies.get(NAME_COOKIE), cursor, browser)
         response = await _render_room(request, me, history=history)
+        response.set_cookie(BROWSER_COOKIE, browser, max_age=YEAR, httponly=True, samesite="lax")
     else:
         response = await _render_room(request, me)
     response.delete_cookie(RESUME_COOKIE)

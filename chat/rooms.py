@@ -31,13 +31,16 @@ class Chat:
         self.online: defaultdict[str, dict[str, Session]] = defaultdict(dict)
         self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
 
-    def open_session(self, room: str, wanted_name: str | None, cursor: int) -> Session:
-        """A new page load in `room`: keeps the remembered name unless someone online has it."""
+    def open_session(
+        self, room: str, wanted_name: str | None, cursor: int, browser: str = ""
+    ) -> Session:
+        """A new page load in `room`: keeps the remembered name unless someone else online has
+        it (the same browser reloading, or in a second tab, is not someone else)."""
         name = new_name()
         if wanted_name:
             with contextlib.suppress(NameTaken, InvalidInput):
-                name = self._free_name(room, inputs.display_name(wanted_name), None)
-        return self.sessions.create(room, name, cursor)
+                name = self._free_name(room, inputs.display_name(wanted_name), None, browser)
+        return self.sessions.create(room, name, cursor, browser)
 
     async def post(self, session: Session, text: object) -> Message:
         """Store the next message of `session`, then publish it; raises a `ChatError` if refused."""
@@ -61,7 +64,7 @@ class Chat:
 
     async def rename(self, session: Session, wanted: object) -> None:
         """Change the display name of `session`; it must be free among people online in the room."""
-        name = self._free_name(session.room, inputs.display_name(wanted), session)
+        name = self._free_name(session.room, inputs.display_name(wanted), session, session.browser)
         old, session.name = session.name, name
         if old != name and session.connections:
             await self._announce(session.room, "rename", f"{old} is now {name}")
@@ -91,9 +94,10 @@ class Chat:
     def active_rooms(self) -> dict[str, int]:
         return {room: len(people) for room, people in sorted(self.online.items()) if people}
 
-    def _free_name(self, room: str, name: str, me: Session | None) -> str:
+    def _free_name(self, room: str, name: str, me: Session | None, browser: str) -> str:
         for other in self.online.get(room, {}).values():
-            if other is not me and other.name.casefold() == name.casefold():
+            same_person = other is me or (browser and other.browser == browser)
+            if not same_person and other.name.casefold() == name.casefold():
                 raise NameTaken(f"Someone here is already called {name}. Pick another name.")
         return name
 

@@ -20,6 +20,7 @@ class Session:
 
     room: str
     name: str
+    browser: str = ""
     id: str = field(default_factory=lambda: secrets.token_urlsafe(24))
     key: str = field(default_factory=lambda: secrets.token_hex(6))
     seq: int = 0
@@ -40,9 +41,9 @@ class Sessions:
     def __len__(self) -> int:
         return len(self._by_id)
 
-    def create(self, room: str, name: str, cursor: int) -> Session:
+    def create(self, room: str, name: str, cursor: int, browser: str = "") -> Session:
         self.expire()
-        session = Session(room=room, name=name, cursor=cursor)
+        session = Session(room=room, name=name, cursor=cursor, browser=browser)
         self._by_id[session.id] = session
         while len(self._by_id) > self.limit:
             oldest = next(iter(self._by_id.values()))

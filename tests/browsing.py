@@ -76,6 +76,15 @@ class ChatPage:
             t.strip() for t in self.page.locator("#messages li[data-n] .text").all_inner_texts()
         ]
 
+    def marked_mine(self) -> list[bool]:
+        """Which messages the page's own stylesheet marks as this person's."""
+        return [
+            bool(x)
+            for x in self.page.locator("#messages li[data-n] .author").evaluate_all(
+                "items => items.map(e => getComputedStyle(e, '::after').content.includes('you'))"
+            )
+        ]
+
     def members(self) -> list[str]:
         return [t.strip() for t in self.page.locator("#members li").all_inner_texts()]
 

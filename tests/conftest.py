@@ -59,8 +59,10 @@ def chromium_path() -> str | None:
     return os.environ.get("CHAT_TEST_CHROMIUM") or shutil.which("chromium") or None
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
+    """Chromium for one test module (Playwright's sync loop must not outlive it: async tests
+    elsewhere run their own event loop on this thread)."""
     playwright_api = pytest.importorskip("playwright.sync_api")
     executable = chromium_path()
     with playwright_api.sync_playwright() as playwright:

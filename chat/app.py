@@ -37,7 +37,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         store, broker = open_store(settings.database_url), open_broker(settings.broker_url)
         await store.start()
         await broker.start()
-        sessions = Sessions(settings.session_ttl, settings.max_sessions)
+        secret = settings.secret_key or await store.secret()
+        sessions = Sessions(store, secret, settings.session_ttl, settings.max_sessions)
         hub = Hub(broker, renderer, settings.history_size)
         app.state.services = Services(
             settings=settings,

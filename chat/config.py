@@ -21,6 +21,7 @@ class Settings(BaseSettings):
     send_queue_size: int = Field(default=256, ge=1)
     heartbeat: float = Field(default=4.0, gt=0)
     log_level: str = "info"
+    secret_key: str = ""
 
     @property
     def ws_max_size(self) -> int:

@@ -59,7 +59,7 @@ async def post_message(
 ) -> Response:
     services = services_of(request)
     check_origin(request, services.settings.allowed_origins)
-    me = services.sessions.get(session, room_name(room))
+    me = await services.sessions.get(session, room_name(room))
     try:
         await services.chat.post(me, message)
     except ChatError as error:
@@ -78,7 +78,7 @@ async def change_name(
 ) -> Response:
     services = services_of(request)
     check_origin(request, services.settings.allowed_origins)
-    me = services.sessions.get(session, room_name(room))
+    me = await services.sessions.get(session, room_name(room))
     error: ChatError | None = None
     try:
         await services.chat.rename(me, name)
@@ -127,7 +127,7 @@ async def ws_info(request: Request) -> dict[str, Any]:
 async def _room_page(request: Request, room: str) -> Response:
     services = services_of(request)
     room = room_name(room)
-    me = _resumed(request, room)
+    me = await _resumed(request, room)
     if me is None:
         history = await services.store.recent(room, services.settings.history_size)
         cursor = history[-1].id if history else 0
@@ -141,13 +141,13 @@ async def _room_page(request: Request, room: str) -> Response:
     return response
 
 
-def _resumed(request: Request, room: str) -> Session | None:
+async def _resumed(request: Request, room: str) -> Session | None:
     """The session a no-JS post redirected back with (used once: a reload starts anew)."""
     token = request.cookies.get(RESUME_COOKIE)
     if not token:
         return None
     try:
-        return services_of(request).sessions.get(token, room)
+        return await services_of(request).sessions.get(token, room)
     except ChatError:
         return None
 

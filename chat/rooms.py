@@ -2,6 +2,7 @@
 
 import asyncio
 import contextlib
+import dataclasses
 import secrets
 from collections import defaultdict
 from datetime import UTC, datetime
@@ -40,7 +41,7 @@ class Chat:
         if wanted_name:
             with contextlib.suppress(NameTaken, InvalidInput):
                 name = self._free_name(room, inputs.display_name(wanted_name), None, browser)
-        return self.sessions.create(room, name, cursor, browser)
+        return self.sessions.issue(room, name, browser, cursor)
 
     async def post(self, session: Session, text: object) -> Message:
         """Store the next message of `session`, then publish it; raises a `ChatError` if refused."""
@@ -65,6 +66,7 @@ class Chat:
     async def rename(self, session: Session, wanted: object) -> None:
         """Change the display name of `session`; it must be free among people online in the room."""
         name = self._free_name(session.room, inputs.display_name(wanted), session, session.browser)
+        await self.store.save_session(dataclasses.replace(session.record(), name=name))
         old, session.name = session.name, name
         if old != name and session.connections:
             await self._announce(session.room, "rename", f"{old} is now {name}")

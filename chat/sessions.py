@@ -1,11 +1,21 @@
-"""Sessions: one per page load, numbering that page's messages; they expire when unused."""
+"""Sessions: one per page load, numbering that page's messages.
+
+A page load costs nothing to keep: its session id is a signed token (room, public key, name,
+browser, the last message the page shows). A session is written to the store when it is first
+used, so it survives restarts and is shared by every process; unused pages simply expire.
+"""
 
 import secrets
 import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
 
+from itsdangerous import BadSignature, URLSafeTimedSerializer
+
 from chat.errors import Forbidden
+from chat.store import SessionRecord, Store
+
+EXPIRED = "This page's session has expired. Reload the page to keep chatting."
 
 
 def new_name() -> str:
@@ -18,60 +28,84 @@ def new_name() -> str:
 class Session:
     """A page load. `id` is secret (it authorises sending); `key` is the public author id."""
 
+    id: str
+    key: str
     room: str
     name: str
     browser: str = ""
-    id: str = field(default_factory=lambda: secrets.token_urlsafe(24))
-    key: str = field(default_factory=lambda: secrets.token_hex(6))
-    seq: int = 0
     cursor: int = 0
+    seq: int = 0
     connections: int = 0
     ever_connected: bool = False
     last_seen: float = field(default_factory=time.monotonic)
 
+    def record(self) -> SessionRecord:
+        return SessionRecord(key=self.key, room=self.room, name=self.name, browser=self.browser)
+
 
 class Sessions:
-    """All live sessions of this process, bounded in number and in idle time."""
+    """Issues and verifies session ids; keeps used sessions in a bounded cache over the store."""
 
-    def __init__(self, ttl: float, limit: int) -> None:
+    def __init__(self, store: Store, secret: str, ttl: float, limit: int) -> None:
+        self.store = store
         self.ttl = ttl
         self.limit = limit
-        self._by_id: OrderedDict[str, Session] = OrderedDict()
+        self._signer = URLSafeTimedSerializer(secret, salt="chat.session")
+        self._cache: OrderedDict[str, Session] = OrderedDict()
 
     def __len__(self) -> int:
-        return len(self._by_id)
+        return len(self._cache)
 
-    def create(self, room: str, name: str, cursor: int, browser: str = "") -> Session:
-        self.expire()
-        session = Session(room=room, name=name, cursor=cursor, browser=browser)
-        self._by_id[session.id] = session
-        while len(self._by_id) > self.limit:
-            oldest = next(iter(self._by_id.values()))
-            if oldest.connections:
-                break
-            del self._by_id[oldest.id]
-        return session
+    def issue(self, room: str, name: str, browser: str, cursor: int) -> Session:
+        """A new page load: a signed id and nothing stored yet."""
+        key = secrets.token_hex(6)
+        token = self._signer.dumps({"r": room, "k": key, "n": name, "b": browser, "c": cursor})
+        return Session(id=token, key=key, room=room, name=name, browser=browser, cursor=cursor)
 
-    def get(self, session_id: str | None, room: str) -> Session:
-        """The session `session_id` of `room`, or `Forbidden` (unknown, expired or forged)."""
-        session = self._by_id.get(session_id or "")
-        if session is None or session.room != room:
-            raise Forbidden(
-                "This page's session has expired. Reload the page to keep chatting.",
-                code="unknown_session",
-            )
+    async def get(self, token: str | None, room: str) -> Session:
+        """The session `token` of `room`, or `Forbidden` (forged, another room's, or expired)."""
+        try:
+            payload, issued = self._signer.loads(token or "", return_timestamp=True)
+        except BadSignature:
+            raise Forbidden(EXPIRED, code="unknown_session") from None
+        if not isinstance(payload, dict) or payload.get("r") != room:
+            raise Forbidden(EXPIRED, code="unknown_session")
+        session = self._cache.get(payload["k"])
+        if session is None:
+            session = await self._load(token or "", payload, issued.timestamp())
         self.touch(session)
         return session
 
+    async def _load(self, token: str, payload: dict[str, str], issued: float) -> Session:
+        record = await self.store.load_session(payload["k"])
+        session = Session(
+            id=token,
+            key=payload["k"],
+            room=payload["r"],
+            name=payload["n"],
+            browser=payload["b"],
+            cursor=int(payload["c"]),
+        )
+        if record is not None:
+            session.name, session.seq, session.ever_connected = record.name, record.seq, True
+        elif time.time() - issued > self.ttl:
+            raise Forbidden(EXPIRED, code="expired_session")
+        else:
+            await self.store.save_session(session.record())
+        self._cache[session.key] = self._cache.get(session.key, session)
+        self._evict()
+        return self._cache[session.key]
+
     def touch(self, session: Session) -> None:
         session.last_seen = time.monotonic()
-        self._by_id.move_to_end(session.id)
+        if session.key in self._cache:
+            self._cache.move_to_end(session.key)
 
-    def expire(self) -> None:
-        """Forget sessions nobody has used for `ttl` seconds (oldest are at the front)."""
+    def _evict(self) -> None:
+        """Forget idle sessions (they reload from the store): the oldest, past the limit or TTL."""
         deadline = time.monotonic() - self.ttl
-        for session in list(self._by_id.values()):
-            if session.last_seen > deadline:
+        for session in list(self._cache.values()):
+            if len(self._cache) <= self.limit and session.last_seen > deadline:
                 break
             if not session.connections:
-                del self._by_id[session.id]
+                del self._cache[session.key]

@@ -28,7 +28,7 @@ async def room_socket(websocket: WebSocket, room: str, session: str = "") -> Non
     services: Services = websocket.app.state.services
     try:
         check_origin(websocket, services.settings.allowed_origins)
-        me = services.sessions.get(session, room_name(room))
+        me = await services.sessions.get(session, room_name(room))
     except ChatError as error:
         # Accept, explain on the page, then close with a code after which htmx does not retry.
         await websocket.accept()

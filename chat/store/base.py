@@ -33,6 +33,17 @@ class Message(NewMessage):
         return cls(**{**data, "created_at": datetime.fromisoformat(data["created_at"])})
 
 
+@dataclass(frozen=True, slots=True)
+class SessionRecord:
+    """What outlives a process about a used session; `seq` is its highest stored message number."""
+
+    key: str
+    room: str
+    name: str
+    browser: str
+    seq: int = 0
+
+
 class Store(Protocol):
     """Durable message storage; raises `StoreUnavailable` when the database cannot be reached."""
 
@@ -51,3 +62,13 @@ class Store(Protocol):
     async def after(self, room: str, after_id: int, limit: int) -> list[Message]:
         """Messages of `room` with an id above `after_id`, oldest first."""
         ...
+
+    async def secret(self) -> str:
+        """The key that signs session ids, created once and shared by every process."""
+        ...
+
+    async def save_session(self, record: SessionRecord) -> None:
+        """Insert or update a session (its `seq` is not stored: messages carry it)."""
+        ...
+
+    async def load_session(self, key: str) -> SessionRecord | None: ...

@@ -1,15 +1,16 @@
 """The SQL store: SQLAlchemy async Core over aiosqlite (default) or asyncpg."""
 
 from datetime import UTC
+from secrets import token_urlsafe
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from chat.errors import StoreUnavailable
-from chat.store.base import Message, NewMessage
+from chat.store.base import Message, NewMessage, SessionRecord
 
 metadata = sa.MetaData()
 messages = sa.Table(
@@ -23,6 +24,21 @@ messages = sa.Table(
     sa.Column("text", sa.Text, nullable=False),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.Index("ix_messages_room_id", "room", "id"),
+    sa.Index("ix_messages_author_key", "author_key"),
+)
+sessions = sa.Table(
+    "sessions",
+    metadata,
+    sa.Column("key", sa.String(32), primary_key=True),
+    sa.Column("room", sa.String(32), nullable=False),
+    sa.Column("name", sa.String(64), nullable=False),
+    sa.Column("browser", sa.String(64), nullable=False),
+)
+meta = sa.Table(
+    "meta",
+    metadata,
+    sa.Column("name", sa.String(32), primary_key=True),
+    sa.Column("value", sa.Text, nullable=False),
 )
 _DRIVERS = {
     "sqlite": "sqlite+aiosqlite",
@@ -124,6 +140,50 @@ class SQLStore:
             .limit(limit)
         )
         return await self._fetch(query)
+
+    async def secret(self) -> str:
+        query = sa.select(meta.c.value).where(meta.c.name == "secret")
+        try:
+            async with self.engine.begin() as conn:
+                value = (await conn.execute(query)).scalar()
+                if value is None:
+                    value = token_urlsafe(32)
+                    await conn.execute(meta.insert().values(name="secret", value=value))
+        except IntegrityError:  # another process created it first
+            return await self.secret()
+        except (SQLAlchemyError, OSError) as exc:
+            raise StoreUnavailable("The database is not answering.") from exc
+        return str(value)
+
+    async def save_session(self, record: SessionRecord) -> None:
+        values = {"room": record.room, "name": record.name, "browser": record.browser}
+        try:
+            async with self.engine.begin() as conn:
+                update = sessions.update().where(sessions.c.key == record.key).values(**values)
+                if (await conn.execute(update)).rowcount == 0:
+                    await conn.execute(sessions.insert().values(key=record.key, **values))
+        except IntegrityError:  # saved at the same moment by another request: it exists
+            return
+        except (SQLAlchemyError, OSError) as exc:
+            raise StoreUnavailable(
+                "Your session could not be saved. Try again in a moment."
+            ) from exc
+
+    async def load_session(self, key: str) -> SessionRecord | None:
+        seq = sa.select(sa.func.coalesce(sa.func.max(messages.c.n), 0)).where(
+            messages.c.author_key == key
+        )
+        query = sa.select(sessions, seq.scalar_subquery().label("seq")).where(sessions.c.key == key)
+        try:
+            async with self.engine.connect() as conn:
+                row = (await conn.execute(query)).first()
+        except (SQLAlchemyError, OSError) as exc:
+            raise StoreUnavailable("The database is not answering.") from exc
+        if row is None:
+            return None
+        return SessionRecord(
+            key=row.key, room=row.room, name=row.name, browser=row.browser, seq=row.seq
+        )
 
     async def _fetch(self, query: sa.Select[Any]) -> list[Message]:
         try:

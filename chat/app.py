@@ -45,7 +45,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             store=store,
             broker=broker,
             sessions=sessions,
-            chat=Chat(store, broker, sessions, max_length=settings.max_message_length),
+            chat=Chat(store, broker, sessions, settings),
             hub=hub,
             renderer=renderer,
         )

@@ -20,6 +20,9 @@ class Settings(BaseSettings):
     max_sessions: int = Field(default=100_000, ge=1)
     send_queue_size: int = Field(default=256, ge=1)
     heartbeat: float = Field(default=4.0, gt=0)
+    rate_per_second: float = Field(default=5.0, gt=0)
+    rate_burst: int = Field(default=10, ge=1)
+    max_connections_per_ip: int = Field(default=50, ge=1)
     log_level: str = "info"
     secret_key: str = ""
 

@@ -2,12 +2,13 @@
 
 import asyncio
 import logging
-from collections import defaultdict, deque
+from collections import Counter, defaultdict, deque
 from typing import Any
 
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from chat.broker import Broker, Event
+from chat.limits import TokenBucket
 from chat.rendering import Renderer
 from chat.rooms import channel
 from chat.sessions import Session
@@ -20,9 +21,18 @@ ROOM = "room.html"
 class Connection:
     """One open WebSocket. Frames wait in a bounded queue; a reader that falls behind is dropped."""
 
-    def __init__(self, websocket: WebSocket, session: Session, queue_size: int) -> None:
+    def __init__(
+        self,
+        websocket: WebSocket,
+        session: Session,
+        queue_size: int,
+        bucket: TokenBucket,
+        address: str,
+    ) -> None:
         self.websocket = websocket
         self.session = session
+        self.bucket = bucket
+        self.address = address
         self.queue: asyncio.Queue[tuple[int, str]] = asyncio.Queue(queue_size)
         self.floor = 0
         self.overflowed = asyncio.Event()
@@ -61,6 +71,7 @@ class Hub:
         self.renderer = renderer
         self.history_size = history_size
         self.rooms: defaultdict[str, set[Connection]] = defaultdict(set)
+        self.per_address: Counter[str] = Counter()
         self.windows: dict[str, deque[int]] = {}
         self.online_status = renderer.block(ROOM, "status", status_state="online", oob=True)
 
@@ -76,15 +87,19 @@ class Hub:
         room = connection.session.room
         first = not self.rooms[room]
         self.rooms[room].add(connection)
+        self.per_address[connection.address] += 1
         if first:
             await self.broker.subscribe(channel(room), self.deliver)
 
     async def detach(self, connection: Connection) -> None:
         room = connection.session.room
         connections = self.rooms.get(room)
-        if connections is None:
+        if connections is None or connection not in connections:
             return
         connections.discard(connection)
+        self.per_address[connection.address] -= 1
+        if not self.per_address[connection.address]:
+            del self.per_address[connection.address]
         if not connections:
             del self.rooms[room]
             self.windows.pop(room, None)

@@ -8,6 +8,7 @@ class ChatError(Exception):
 
     status: int = HTTPStatus.BAD_REQUEST
     code: str = "bad_request"
+    close_code: int = 1008  # when it ends a WebSocket: policy violation, the page stays closed
 
     def __init__(self, message: str, *, code: str | None = None, status: int | None = None):
         super().__init__(message)
@@ -39,6 +40,13 @@ class Forbidden(ChatError):
     code = "forbidden"
 
 
+class TooManyConnections(ChatError):
+    """One address holds more sockets than `CHAT_MAX_CONNECTIONS_PER_IP` allows."""
+
+    status = HTTPStatus.TOO_MANY_REQUESTS
+    code = "too_many_connections"
+
+
 class NameTaken(ChatError):
     """Somebody online in the room already uses that display name."""
 
@@ -51,3 +59,4 @@ class StoreUnavailable(ChatError):
 
     status = HTTPStatus.SERVICE_UNAVAILABLE
     code = "store_unavailable"
+    close_code = 1013  # try again later: the page reconnects by itself

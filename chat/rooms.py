@@ -9,7 +9,9 @@ from datetime import UTC, datetime
 
 from chat import inputs
 from chat.broker import Broker, Event
+from chat.config import Settings
 from chat.errors import InvalidInput, NameTaken
+from chat.limits import TokenBucket
 from chat.sessions import Session, Sessions, new_name
 from chat.store import Message, NewMessage, Store
 
@@ -23,12 +25,12 @@ class Chat:
     """Rooms, people and messages; every change is published as an event to the room's channel."""
 
     def __init__(
-        self, store: Store, broker: Broker, sessions: Sessions, *, max_length: int
+        self, store: Store, broker: Broker, sessions: Sessions, settings: Settings
     ) -> None:
         self.store = store
         self.broker = broker
         self.sessions = sessions
-        self.max_length = max_length
+        self.settings = settings
         self.online: defaultdict[str, dict[str, Session]] = defaultdict(dict)
         self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
 
@@ -45,7 +47,10 @@ class Chat:
 
     async def post(self, session: Session, text: object) -> Message:
         """Store the next message of `session`, then publish it; raises a `ChatError` if refused."""
-        clean = inputs.message_text(text, self.max_length)
+        clean = inputs.message_text(text, self.settings.max_message_length)
+        if session.bucket is None:
+            session.bucket = TokenBucket(self.settings.rate_per_second, self.settings.rate_burst)
+        session.bucket.take()
         async with self._locks[session.room]:
             draft = NewMessage(
                 room=session.room,

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from chat.errors import Forbidden
+from chat.limits import TokenBucket
 from chat.store import SessionRecord, Store
 
 EXPIRED = "This page's session has expired. Reload the page to keep chatting."
@@ -38,6 +39,7 @@ class Session:
     connections: int = 0
     ever_connected: bool = False
     last_seen: float = field(default_factory=time.monotonic)
+    bucket: TokenBucket | None = None
 
     def record(self) -> SessionRecord:
         return SessionRecord(key=self.key, room=self.room, name=self.name, browser=self.browser)

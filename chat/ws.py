@@ -9,16 +9,16 @@ from fastapi import APIRouter, WebSocket
 from starlette.websockets import WebSocketState
 
 from chat.connections import ROOM, Connection
-from chat.errors import ChatError
+from chat.errors import ChatError, TooManyConnections
 from chat.frames import parse_frame
 from chat.inputs import room_name
+from chat.limits import TokenBucket
 from chat.security import check_origin
 from chat.services import Services
 
 router = APIRouter()
 
 UNSUPPORTED_DATA = 1003
-POLICY_VIOLATION = 1008
 TRY_AGAIN_LATER = 1013
 
 
@@ -26,17 +26,20 @@ TRY_AGAIN_LATER = 1013
 async def room_socket(websocket: WebSocket, room: str, session: str = "") -> None:
     """Join a room: resynchronise the page, then relay messages until the socket closes."""
     services: Services = websocket.app.state.services
+    settings = services.settings
+    address = websocket.client.host if websocket.client else ""
     try:
-        check_origin(websocket, services.settings.allowed_origins)
+        check_origin(websocket, settings.allowed_origins)
+        if services.hub.per_address[address] >= settings.max_connections_per_ip:
+            raise TooManyConnections("Too many open chat pages from your address; close some.")
         me = await services.sessions.get(session, room_name(room))
     except ChatError as error:
-        # Accept, explain on the page, then close with a code after which htmx does not retry.
-        await websocket.accept()
-        await websocket.send_text(_error_frame(services, error.message))
-        await websocket.close(POLICY_VIOLATION, error.code)
+        await _refuse(services, websocket, error)
         return
     await websocket.accept()
-    connection = Connection(websocket, me, services.settings.send_queue_size)
+    # Frames of any kind, valid or not, are limited per connection (twice the message rate).
+    bucket = TokenBucket(settings.rate_per_second * 2, settings.rate_burst * 2)
+    connection = Connection(websocket, me, settings.send_queue_size, bucket, address)
     await services.hub.attach(connection)
     try:
         await _resynchronise(services, connection)
@@ -45,8 +48,19 @@ async def room_socket(websocket: WebSocket, room: str, session: str = "") -> Non
             await _relay(services, connection)
         finally:
             await services.chat.leave(me)
+    except ChatError as error:  # the store went away while we were catching the page up
+        await _refuse(services, websocket, error)
     finally:
         await services.hub.detach(connection)
+
+
+async def _refuse(services: Services, websocket: WebSocket, error: ChatError) -> None:
+    """Explain on the page, then close with the error's code (1008 stays closed, 1013 retries)."""
+    with contextlib.suppress(Exception):
+        if websocket.client_state is WebSocketState.CONNECTING:
+            await websocket.accept()
+        await websocket.send_text(_error_frame(services, error.message))
+        await websocket.close(error.close_code, error.code)
 
 
 async def _resynchronise(services: Services, connection: Connection) -> None:
@@ -100,6 +114,7 @@ async def _handle(services: Services, connection: Connection, raw: str) -> None:
     session = connection.session
     services.sessions.touch(session)
     try:
+        connection.bucket.take()
         command = parse_frame(raw)
         await services.chat.post(session, command.text)
     except ChatError as error:
@@ -123,4 +138,4 @@ def _error_frame(services: Services, message: str) -> str:
 async def _close(connection: Connection, code: int, reason: str) -> None:
     if connection.websocket.client_state is WebSocketState.CONNECTED:
         with contextlib.suppress(Exception):
-            await asyncio.wait_for(connection.websocket.close(code, reason), timeout=5)
+            await asyncio.wait_for(connection.websocket.close(code, reason), timeout=1)

@@ -50,7 +50,8 @@ def client(settings: Settings) -> Iterator[TestClient]:
 @pytest.fixture(scope="session")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChatServer]:
     """One real server shared by browser tests; each test uses rooms of its own."""
-    chat_server = ChatServer(tmp_path_factory.mktemp("server")).start()
+    fast = {"CHAT_RATE_PER_SECOND": "1000", "CHAT_RATE_BURST": "1000"}  # tests type quickly
+    chat_server = ChatServer(tmp_path_factory.mktemp("server"), **fast).start()
     yield chat_server
     chat_server.stop()
 

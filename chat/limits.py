@@ -1,0 +1,36 @@
+"""Rate limits: a token bucket per session and per connection."""
+
+import time
+
+from chat.errors import ChatError
+
+
+class RateLimited(ChatError):
+    """More messages than the bucket allows: the person is asked to slow down."""
+
+    status = 429
+    code = "rate_limited"
+
+
+class TokenBucket:
+    """`burst` tokens, refilled at `rate` per second; each frame or message takes one."""
+
+    __slots__ = ("burst", "rate", "tokens", "updated")
+
+    def __init__(self, rate: float, burst: int) -> None:
+        self.rate = rate
+        self.burst = burst
+        self.tokens = float(burst)
+        self.updated = time.monotonic()
+
+    def take(self) -> None:
+        """Take a token or raise `RateLimited` saying how fast one may go."""
+        now = time.monotonic()
+        self.tokens = min(self.burst, self.tokens + (now - self.updated) * self.rate)
+        self.updated = now
+        if self.tokens < 1:
+            raise RateLimited(
+                f"Slow down: at most {self.rate:g} messages a second "
+                f"(bursts of {self.burst}). Wait a moment and send again."
+            )
+        self.tokens -= 1

@@ -52,7 +52,7 @@ class Sessions:
         self.store = store
         self.ttl = ttl
         self.limit = limit
-        self._signer = URLSafeTimedSerializer(secret, salt="chat.session")
+        self.signer = URLSafeTimedSerializer(secret, salt="chat.session")
         self._cache: OrderedDict[str, Session] = OrderedDict()
 
     def __len__(self) -> int:
@@ -61,13 +61,13 @@ class Sessions:
     def issue(self, room: str, name: str, browser: str, cursor: int) -> Session:
         """A new page load: a signed id and nothing stored yet."""
         key = secrets.token_hex(6)
-        token = self._signer.dumps({"r": room, "k": key, "n": name, "b": browser, "c": cursor})
+        token = self.signer.dumps({"r": room, "k": key, "n": name, "b": browser, "c": cursor})
         return Session(id=token, key=key, room=room, name=name, browser=browser, cursor=cursor)
 
     async def get(self, token: str | None, room: str) -> Session:
         """The session `token` of `room`, or `Forbidden` (forged, another room's, or expired)."""
         try:
-            payload, issued = self._signer.loads(token or "", return_timestamp=True)
+            payload, issued = self.signer.loads(token or "", return_timestamp=True)
         except BadSignature:
             raise Forbidden(EXPIRED, code="unknown_session") from None
         if not isinstance(payload, dict) or payload.get("r") != room:

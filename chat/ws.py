@@ -6,7 +6,7 @@ from collections.abc import Awaitable, Callable
 
 import anyio
 from fastapi import APIRouter, WebSocket
-from starlette.websockets import WebSocketState
+from starlette.websockets import WebSocketDisconnect, WebSocketState
 
 from chat.connections import ROOM, Connection
 from chat.errors import ChatError, TooManyConnections
@@ -50,6 +50,8 @@ async def room_socket(websocket: WebSocket, room: str, session: str = "") -> Non
             await services.chat.leave(me)
     except ChatError as error:  # the store went away while we were catching the page up
         await _refuse(services, websocket, error)
+    except WebSocketDisconnect:  # gone before we finished catching it up
+        pass
     finally:
         await services.hub.detach(connection)
 

@@ -81,6 +81,7 @@ class ChatServer:
         code = self.process.wait(timeout)
         if self._log:
             self._log.close()
+            self._log = None
         return code
 
     def kill(self) -> None:

@@ -15,7 +15,10 @@ def open_room(client: TestClient, room: str = "lobby") -> str:
     return str(one(page.text, "#chat-form input[name=session]")["value"])
 
 
-def connect(client: TestClient, session: str, room: str = "lobby", **headers: str) -> Any:
+def connect(
+    client: TestClient, session: str, room: str = "lobby", origin: str | None = None
+) -> Any:
+    headers = {"origin": origin} if origin else {}
     return client.websocket_connect(f"/rooms/{room}/ws?session={session}", headers=headers)
 
 

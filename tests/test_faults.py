@@ -230,3 +230,16 @@ def test_a_database_outage_is_reported_and_chat_recovers(tmp_path: Path) -> None
         server.stop()
         database.stop()
         database.remove()
+
+
+def test_an_oversize_frame_closes_only_that_connection_with_1009(own_server: ChatServer) -> None:
+    room = fresh_room()
+    with RawClient(own_server.url, room) as big, RawClient(own_server.url, room) as other:
+        big.receive_until("#members")
+        big.ws.send('{"message": "' + "x" * 20_000 + '"}')
+        with pytest.raises(ConnectionClosed) as closed:
+            while True:
+                big.ws.recv(timeout=10)
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == 1009
+        other.send_and_wait("unaffected")
+    assert _stored(own_server, room) == [(1, "unaffected")]

@@ -91,3 +91,12 @@ def test_an_unknown_session_is_told_to_reload(client: TestClient) -> None:
         assert "Reload the page" in one(ws.receive_text(), "#composer-error").get_text()
         closing = ws.receive()
         assert closing["type"] == "websocket.close" and closing["code"] == 1008
+
+
+def test_nobody_else_ever_receives_a_session_id(client: TestClient) -> None:
+    alice, bob = open_room(client), open_room(client)
+    with connect(client, alice) as alice_ws, connect(client, bob) as bob_ws:
+        send(alice_ws, "hello")
+        frames = [bob_ws.receive_text() for _ in range(3)]  # sync, presence, the message
+        assert any(messages(f) for f in frames)
+        assert not any(alice in f for f in frames)

@@ -26,6 +26,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--workers", type=int, default=1, help="processes sharing the port (needs Redis)"
     )
     args = parser.parse_args(argv)
+    if args.command == "serve" and args.workers > 1 and settings.broker_url.startswith("memory"):
+        parser.error("--workers above 1 needs a shared broker: set CHAT_BROKER_URL=redis://…")
     if args.command == "serve":
         return serve_forever(settings, args.host, args.port, args.workers)
     return 2

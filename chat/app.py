@@ -2,6 +2,7 @@
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import AsyncIterator
 from http import HTTPStatus
 
@@ -25,6 +26,8 @@ from chat.services import Services
 from chat.sessions import Sessions
 from chat.store import open_store
 
+log = logging.getLogger(__name__)
+
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the chat app from `settings` (default: read from `CHAT_*` environment variables)."""
@@ -34,12 +37,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        store, broker = open_store(settings.database_url), open_broker(settings.broker_url)
+        store = open_store(settings.database_url)
+        broker = open_broker(settings.broker_url, settings.presence_timeout)
         await store.start()
         await broker.start()
         secret = settings.secret_key or await store.secret()
         sessions = Sessions(store, secret, settings.session_ttl, settings.max_sessions)
-        hub = Hub(broker, renderer, settings.history_size)
+        hub = Hub(broker, renderer, settings.history_size, store)
         app.state.services = Services(
             settings=settings,
             store=store,
@@ -49,11 +53,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             hub=hub,
             renderer=renderer,
         )
-        heartbeat = asyncio.create_task(hub.heartbeat_forever(settings.heartbeat))
+        broker.on_resync = hub.resync_soon
+        chores = [
+            asyncio.create_task(hub.heartbeat_forever(settings.heartbeat)),
+            asyncio.create_task(_presence_forever(app.state.services)),
+        ]
         try:
             yield
         finally:
-            heartbeat.cancel()
+            for chore in chores:
+                chore.cancel()
             await broker.close()
             await store.close()
 
@@ -64,6 +73,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(SecurityHeaders)
     _error_pages(app, renderer)
     return app
+
+
+async def _presence_forever(services: Services) -> None:
+    """Keep this process's people online in the shared broker; announce those of dead ones."""
+    interval = services.settings.presence_timeout / 3
+    while True:
+        await asyncio.sleep(interval)
+        try:
+            for room, keys in services.hub.online_keys().items():
+                await services.broker.keep_alive(room, keys)
+            await services.chat.sweep()
+        except Exception:  # the broker is away: try again next round
+            log.warning("presence upkeep failed", exc_info=True)
 
 
 def _error_pages(app: FastAPI, renderer: Renderer) -> None:

@@ -25,6 +25,7 @@ class Settings(BaseSettings):
     max_connections_per_ip: int = Field(default=50, ge=1)
     log_level: str = "info"
     secret_key: str = ""
+    presence_timeout: float = Field(default=15.0, gt=0)
 
     @property
     def ws_max_size(self) -> int:

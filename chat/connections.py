@@ -8,11 +8,12 @@ from typing import Any
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from chat.broker import Broker, Event
+from chat.errors import ChatError
 from chat.limits import TokenBucket
 from chat.rendering import Renderer
 from chat.rooms import channel
 from chat.sessions import Session
-from chat.store import Message
+from chat.store import Message, Store
 
 log = logging.getLogger(__name__)
 ROOM = "room.html"
@@ -66,8 +67,12 @@ class Connection:
 class Hub:
     """Subscribes once per room to the broker and renders each event once for all its pages."""
 
-    def __init__(self, broker: Broker, renderer: Renderer, history_size: int) -> None:
+    def __init__(
+        self, broker: Broker, renderer: Renderer, history_size: int, store: Store | None = None
+    ) -> None:
         self.broker = broker
+        self.store = store
+        self._tasks: set[asyncio.Task[None]] = set()
         self.renderer = renderer
         self.history_size = history_size
         self.rooms: defaultdict[str, set[Connection]] = defaultdict(set)
@@ -109,6 +114,33 @@ class Hub:
         """Seed the ids of the messages pages of `room` show, so pushes can drop the oldest."""
         if room in self.rooms and room not in self.windows:
             self.windows[room] = deque((m.id for m in history), maxlen=self.history_size)
+
+    def online_keys(self) -> dict[str, list[str]]:
+        """The sessions connected to this process, by room."""
+        return {
+            room: sorted({c.session.key for c in connections})
+            for room, connections in self.rooms.items()
+        }
+
+    def resync_soon(self) -> None:
+        """The broker may have missed events: re-send every local page its room's history."""
+        for room in list(self.rooms):
+            task = asyncio.create_task(self._resync(room))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    async def _resync(self, room: str) -> None:
+        if self.store is None:
+            return
+        try:
+            recent = await self.store.recent(room, self.history_size)
+        except ChatError:
+            log.warning("cannot resynchronise room %s: the store is away", room)
+            return
+        if recent:
+            frame = self.messages(recent, oob="true")
+            for connection in list(self.rooms.get(room, ())):
+                connection.push(frame, recent[-1].id)
 
     def counts(self) -> dict[str, int]:
         return {room: len(connections) for room, connections in sorted(self.rooms.items())}

@@ -41,7 +41,7 @@ async def rooms(request: Request, room: str | None = None) -> Response:
     services = services_of(request)
     if room is not None:
         return RedirectResponse(room_url(room_name(room.strip())), SEE_OTHER)
-    html = services.renderer.page("rooms.html", rooms=services.chat.active_rooms())
+    html = services.renderer.page("rooms.html", rooms=await services.chat.active_rooms())
     return HTMLResponse(html)
 
 
@@ -132,7 +132,9 @@ async def _room_page(request: Request, room: str) -> Response:
         history = await services.store.recent(room, services.settings.history_size)
         cursor = history[-1].id if history else 0
         browser = request.cookies.get(BROWSER_COOKIE) or secrets.token_urlsafe(16)
-        me = services.chat.open_session(room, request.cookies.get(NAME_COOKIE), cursor, browser)
+        me = await services.chat.open_session(
+            room, request.cookies.get(NAME_COOKIE), cursor, browser
+        )
         response = await _render_room(request, me, history=history)
         response.set_cookie(BROWSER_COOKIE, browser, max_age=YEAR, httponly=True, samesite="lax")
     else:
@@ -169,7 +171,7 @@ async def _render_room(
         room=me.room,
         session=me,
         messages=history,
-        members=services.chat.members(me.room),
+        members=await services.chat.members(me.room),
         nonce=request.state.nonce,
         max_length=services.settings.max_message_length,
         status_state="connecting",

@@ -1,14 +1,12 @@
 """The domain: validate, number, store, then publish. No HTML and no sockets here."""
 
-import asyncio
 import contextlib
 import dataclasses
 import secrets
-from collections import defaultdict
 from datetime import UTC, datetime
 
 from chat import inputs
-from chat.broker import Broker, Event
+from chat.broker import Broker, Event, Member
 from chat.config import Settings
 from chat.errors import InvalidInput, NameTaken
 from chat.limits import TokenBucket
@@ -31,10 +29,8 @@ class Chat:
         self.broker = broker
         self.sessions = sessions
         self.settings = settings
-        self.online: defaultdict[str, dict[str, Session]] = defaultdict(dict)
-        self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
 
-    def open_session(
+    async def open_session(
         self, room: str, wanted_name: str | None, cursor: int, browser: str = ""
     ) -> Session:
         """A new page load in `room`: keeps the remembered name unless someone else online has
@@ -42,7 +38,7 @@ class Chat:
         name = new_name()
         if wanted_name:
             with contextlib.suppress(NameTaken, InvalidInput):
-                name = self._free_name(room, inputs.display_name(wanted_name), None, browser)
+                name = await self._free_name(room, inputs.display_name(wanted_name), "", browser)
         return self.sessions.issue(room, name, browser, cursor)
 
     async def post(self, session: Session, text: object) -> Message:
@@ -51,7 +47,7 @@ class Chat:
         if session.bucket is None:
             session.bucket = TokenBucket(self.settings.rate_per_second, self.settings.rate_burst)
         session.bucket.take()
-        async with self._locks[session.room]:
+        async with self.broker.ordered(channel(session.room)):
             draft = NewMessage(
                 room=session.room,
                 author=session.name,
@@ -62,48 +58,53 @@ class Chat:
             )
             message = await self.store.add(draft)
             session.seq = message.n
-            await self.broker.publish(
-                channel(session.room),
-                {"type": "message", "room": session.room, "message": message.to_json()},
-            )
+            event = {"type": "message", "room": session.room, "message": message.to_json()}
+            await self.broker.publish(channel(session.room), event)
         return message
 
     async def rename(self, session: Session, wanted: object) -> None:
         """Change the display name of `session`; it must be free among people online in the room."""
-        name = self._free_name(session.room, inputs.display_name(wanted), session, session.browser)
+        name = await self._free_name(
+            session.room, inputs.display_name(wanted), session.key, session.browser
+        )
         await self.store.save_session(dataclasses.replace(session.record(), name=name))
         old, session.name = session.name, name
         if old != name and session.connections:
+            await self.broker.join(session.room, self._member(session))
             await self._announce(session.room, "rename", f"{old} is now {name}")
 
     async def join(self, session: Session) -> None:
         """A connection opened; the first one of a session makes the person appear online."""
         session.connections += 1
         session.ever_connected = True
-        if session.connections == 1:
-            self.online[session.room][session.key] = session
+        if session.connections == 1 and await self.broker.join(session.room, self._member(session)):
             await self._announce(session.room, "join", f"{session.name} joined")
 
     async def leave(self, session: Session) -> None:
         """A connection closed; the last one of a session makes the person leave."""
         session.connections -= 1
         self.sessions.touch(session)
-        if session.connections == 0:
-            room = self.online.get(session.room, {})
-            room.pop(session.key, None)
-            if not room:
-                self.online.pop(session.room, None)
+        if session.connections == 0 and await self.broker.leave(session.room, session.key):
             await self._announce(session.room, "leave", f"{session.name} left")
 
-    def members(self, room: str) -> list[str]:
-        return sorted((s.name for s in self.online.get(room, {}).values()), key=str.casefold)
+    async def sweep(self) -> None:
+        """Announce people whose process died (their presence expired) as gone."""
+        for room, member in await self.broker.sweep():
+            await self._announce(room, "leave", f"{member.name} left")
 
-    def active_rooms(self) -> dict[str, int]:
-        return {room: len(people) for room, people in sorted(self.online.items()) if people}
+    async def members(self, room: str) -> list[str]:
+        return sorted((m.name for m in await self.broker.members(room)), key=str.casefold)
 
-    def _free_name(self, room: str, name: str, me: Session | None, browser: str) -> str:
-        for other in self.online.get(room, {}).values():
-            same_person = other is me or (browser and other.browser == browser)
+    async def active_rooms(self) -> dict[str, int]:
+        return dict(sorted((await self.broker.rooms()).items()))
+
+    @staticmethod
+    def _member(session: Session) -> Member:
+        return Member(key=session.key, name=session.name, browser=session.browser)
+
+    async def _free_name(self, room: str, name: str, my_key: str, browser: str) -> str:
+        for other in await self.broker.members(room):
+            same_person = other.key == my_key or (browser and other.browser == browser)
             if not same_person and other.name.casefold() == name.casefold():
                 raise NameTaken(f"Someone here is already called {name}. Pick another name.")
         return name
@@ -113,6 +114,6 @@ class Chat:
             "type": kind,
             "room": room,
             "notice": {"id": secrets.token_hex(6), "text": text},
-            "members": self.members(room),
+            "members": await self.members(room),
         }
         await self.broker.publish(channel(room), event)

@@ -73,14 +73,17 @@ class Sessions:
         if not isinstance(payload, dict) or payload.get("r") != room:
             raise Forbidden(EXPIRED, code="unknown_session")
         session = self._cache.get(payload["k"])
-        if session is None:
-            session = await self._load(token or "", payload, issued.timestamp())
+        if session is None or not session.connections:
+            # Not connected here: another process may have moved it on since (name, numbering).
+            session = await self._load(token or "", payload, issued.timestamp(), session)
         self.touch(session)
         return session
 
-    async def _load(self, token: str, payload: dict[str, str], issued: float) -> Session:
+    async def _load(
+        self, token: str, payload: dict[str, str], issued: float, cached: Session | None
+    ) -> Session:
         record = await self.store.load_session(payload["k"])
-        session = Session(
+        session = cached or Session(
             id=token,
             key=payload["k"],
             room=payload["r"],
@@ -94,9 +97,9 @@ class Sessions:
             raise Forbidden(EXPIRED, code="expired_session")
         else:
             await self.store.save_session(session.record())
-        self._cache[session.key] = self._cache.get(session.key, session)
+        self._cache[session.key] = session
         self._evict()
-        return self._cache[session.key]
+        return session
 
     def touch(self, session: Session) -> None:
         session.last_seen = time.monotonic()

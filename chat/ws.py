@@ -78,7 +78,7 @@ async def _resynchronise(services: Services, connection: Connection) -> None:
         frame = services.hub.messages(missed, oob="beforeend") if missed else ""
     if recent:
         connection.floor = max(connection.floor, recent[-1].id)
-    members = services.hub.members(services.chat.members(session.room))
+    members = services.hub.members(await services.chat.members(session.room))
     await connection.websocket.send_text(frame + members + services.hub.online_status)
 
 

@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 
 from chat.app import create_app
 from chat.config import Settings
-from tests.servers import ChatServer, PostgresServer
+from tests.servers import ChatServer, PostgresServer, RedisServer
 
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -90,6 +90,18 @@ def postgres() -> Iterator[PostgresServer]:
         server = PostgresServer().start()
     except (FileNotFoundError, subprocess.CalledProcessError) as error:
         pytest.skip(f"cannot start PostgreSQL: {error}")
+    yield server
+    server.stop()
+    server.remove()
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[RedisServer]:
+    """A real Redis server for the whole run."""
+    try:
+        server = RedisServer().start()
+    except FileNotFoundError as error:
+        pytest.skip(str(error))
     yield server
     server.stop()
     server.remove()

@@ -1,17 +1,31 @@
-"""The broker interface: publish an event to a channel, call handlers subscribed to it."""
+"""The broker interface: events between processes, room ordering, and who is online."""
 
 from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 Event = dict[str, Any]
 Handler = Callable[[Event], None]
 
 
+@dataclass(frozen=True, slots=True)
+class Member:
+    """Someone online in a room: their session's public key, name and browser."""
+
+    key: str
+    name: str
+    browser: str
+
+
 class Broker(Protocol):
     """Delivers each published event once to every handler subscribed to its channel, in order.
 
-    Handlers run on the event loop and must not block: they only enqueue.
+    Handlers run on the event loop and must not block: they only enqueue. When the broker lost
+    its connection and may have missed events, it calls the `on_resync` callback once it is back.
     """
+
+    on_resync: Callable[[], None] | None
 
     async def start(self) -> None: ...
 
@@ -22,3 +36,30 @@ class Broker(Protocol):
     async def subscribe(self, channel: str, handler: Handler) -> None: ...
 
     async def unsubscribe(self, channel: str, handler: Handler) -> None: ...
+
+    def ordered(self, channel: str) -> AbstractAsyncContextManager[None]:
+        """Held while a message is numbered, stored and published: one at a time per room,
+        across every process, so every page receives a room's messages in store order."""
+        ...
+
+    async def join(self, room: str, member: Member) -> bool:
+        """Mark `member` online in `room` (or update their name); True if they were not."""
+        ...
+
+    async def leave(self, room: str, key: str) -> bool:
+        """Mark `key` offline; True if this call removed them."""
+        ...
+
+    async def members(self, room: str) -> list[Member]: ...
+
+    async def rooms(self) -> dict[str, int]:
+        """Rooms with people online, and how many."""
+        ...
+
+    async def keep_alive(self, room: str, keys: list[str]) -> None:
+        """This process still holds these people's connections."""
+        ...
+
+    async def sweep(self) -> list[tuple[str, Member]]:
+        """Remove people whose process stopped keeping them alive; return (room, member)."""
+        ...

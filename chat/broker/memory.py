@@ -1,15 +1,21 @@
 """The in-process broker: the default for a single server process."""
 
+import asyncio
 from collections import defaultdict
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
 
-from chat.broker.base import Event, Handler
+from chat.broker.base import Event, Handler, Member
 
 
 class MemoryBroker:
     """Calls the channel's handlers directly; nothing leaves the process."""
 
     def __init__(self) -> None:
+        self.on_resync: Callable[[], None] | None = None
         self._handlers: defaultdict[str, list[Handler]] = defaultdict(list)
+        self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
+        self._online: defaultdict[str, dict[str, Member]] = defaultdict(dict)
 
     async def start(self) -> None:
         return None
@@ -30,3 +36,30 @@ class MemoryBroker:
             handlers.remove(handler)
             if not handlers:
                 del self._handlers[channel]
+
+    def ordered(self, channel: str) -> AbstractAsyncContextManager[None]:
+        return self._locks[channel]
+
+    async def join(self, room: str, member: Member) -> bool:
+        new = member.key not in self._online[room]
+        self._online[room][member.key] = member
+        return new
+
+    async def leave(self, room: str, key: str) -> bool:
+        people = self._online.get(room, {})
+        removed = people.pop(key, None) is not None
+        if not people:
+            self._online.pop(room, None)
+        return removed
+
+    async def members(self, room: str) -> list[Member]:
+        return list(self._online.get(room, {}).values())
+
+    async def rooms(self) -> dict[str, int]:
+        return {room: len(people) for room, people in self._online.items() if people}
+
+    async def keep_alive(self, room: str, keys: list[str]) -> None:
+        return None
+
+    async def sweep(self) -> list[tuple[str, Member]]:
+        return []

@@ -2,7 +2,7 @@
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 import pytest
 
@@ -28,11 +28,11 @@ async def broker(broker_url: str) -> AsyncIterator[Broker]:
     await opened.close()
 
 
-async def until(condition: object, timeout: float = 5.0) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not condition():  # type: ignore[operator]
-        assert asyncio.get_running_loop().time() < deadline, "timed out"
-        await asyncio.sleep(0.01)
+async def until(condition: Callable[[], bool]) -> None:
+    """Wait for `condition` (polling a state, not sleeping for a fixed time)."""
+    async with asyncio.timeout(5):
+        while not condition():
+            await asyncio.sleep(0.01)
 
 
 def a_channel() -> str:

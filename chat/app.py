@@ -81,8 +81,8 @@ async def _presence_forever(services: Services) -> None:
     while True:
         await asyncio.sleep(interval)
         try:
-            for room, keys in services.hub.online_keys().items():
-                await services.broker.keep_alive(room, keys)
+            for room, members in services.hub.online().items():
+                await services.broker.keep_alive(room, members)
             await services.chat.sweep()
         except Exception:  # the broker is away: try again next round
             log.warning("presence upkeep failed", exc_info=True)

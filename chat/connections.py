@@ -7,7 +7,7 @@ from typing import Any
 
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from chat.broker import Broker, Event
+from chat.broker import Broker, Event, Member
 from chat.errors import ChatError
 from chat.limits import TokenBucket
 from chat.rendering import Renderer
@@ -115,10 +115,13 @@ class Hub:
         if room in self.rooms and room not in self.windows:
             self.windows[room] = deque((m.id for m in history), maxlen=self.history_size)
 
-    def online_keys(self) -> dict[str, list[str]]:
-        """The sessions connected to this process, by room."""
+    def online(self) -> dict[str, list[Member]]:
+        """The people connected to this process, by room."""
         return {
-            room: sorted({c.session.key for c in connections})
+            room: [
+                Member(key=s.key, name=s.name, browser=s.browser)
+                for s in {c.session for c in connections}
+            ]
             for room, connections in self.rooms.items()
         }
 

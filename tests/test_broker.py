@@ -114,7 +114,7 @@ async def test_presence_of_a_dead_process_expires(redis_server: RedisServer) -> 
         gone: list[tuple[str, Member]] = []
 
         async def swept() -> bool:
-            await alive.keep_alive(room, ["k2"])
+            await alive.keep_alive(room, [Member("k2", "Alive", "")])
             gone.extend(await alive.sweep())
             return bool(gone)
 

@@ -56,8 +56,9 @@ class Broker(Protocol):
         """Rooms with people online, and how many."""
         ...
 
-    async def keep_alive(self, room: str, keys: list[str]) -> None:
-        """This process still holds these people's connections."""
+    async def keep_alive(self, room: str, members: list[Member]) -> None:
+        """This process still holds these people's connections (re-adds them if the broker
+        forgot them, e.g. after a Redis restart)."""
         ...
 
     async def sweep(self) -> list[tuple[str, Member]]:

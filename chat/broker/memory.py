@@ -58,7 +58,7 @@ class MemoryBroker:
     async def rooms(self) -> dict[str, int]:
         return {room: len(people) for room, people in self._online.items() if people}
 
-    async def keep_alive(self, room: str, keys: list[str]) -> None:
+    async def keep_alive(self, room: str, members: list[Member]) -> None:
         return None
 
     async def sweep(self) -> list[tuple[str, Member]]:

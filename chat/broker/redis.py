@@ -188,10 +188,17 @@ class RedisBroker:
             raise _unavailable() from exc
         return {room: count for room, count in zip(rooms, counts, strict=True) if count}
 
-    async def keep_alive(self, room: str, keys: list[str]) -> None:
-        if keys:
-            expires = time.time() + self.presence_timeout
-            await self.redis.zadd(self._keys(room)[0], dict.fromkeys(keys, expires), xx=True)
+    async def keep_alive(self, room: str, members: list[Member]) -> None:
+        if not members:
+            return
+        expiry, names = self._keys(room)
+        expires = time.time() + self.presence_timeout
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.zadd(expiry, {m.key: expires for m in members})
+            for m in members:
+                pipe.hset(names, m.key, json.dumps({"name": m.name, "browser": m.browser}))
+            pipe.sadd(ROOMS, room)
+            await pipe.execute()
 
     async def sweep(self) -> list[tuple[str, Member]]:
         gone: list[tuple[str, Member]] = []

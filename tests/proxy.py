@@ -8,8 +8,8 @@ from tests.servers import free_port
 
 
 class FlakyProxy:
-    """Forwards 127.0.0.1:port to a target port; `cut()` drops every connection and refuses new
-    ones until `restore()`."""
+    """Forwards 127.0.0.1:port to `target_port` (which may be changed, like a load balancer);
+    `cut()` drops every connection and refuses new ones until `restore()`."""
 
     def __init__(self, target_port: int) -> None:
         self.target_port = target_port

@@ -139,7 +139,13 @@ class PostgresServer:
         return self
 
     def stop(self) -> None:
-        self._run("pg_ctl", "-D", str(self.data), "-m", "fast", "-w", "stop")
+        running = subprocess.run(
+            _as_postgres([str(self.bin / "pg_ctl"), "-D", str(self.data), "status"]),
+            capture_output=True,
+            cwd=self.dir,
+        )
+        if running.returncode == 0:
+            self._run("pg_ctl", "-D", str(self.data), "-m", "fast", "-w", "stop")
 
     def remove(self) -> None:
         shutil.rmtree(self.dir, ignore_errors=True)

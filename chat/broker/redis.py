@@ -9,7 +9,11 @@ from collections import defaultdict
 from collections.abc import AsyncIterator, Callable
 
 import redis.asyncio as redis
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from chat.broker.base import Event, Handler, Member
 from chat.errors import ChatError
@@ -27,6 +31,7 @@ class BrokerUnavailable(ChatError):
 
 
 def _unavailable() -> BrokerUnavailable:
+    log.warning("Redis is unavailable", exc_info=True)
     return BrokerUnavailable(
         "The chat is briefly unavailable, so your message was not sent. Try again."
     )
@@ -37,8 +42,14 @@ class RedisBroker:
 
     def __init__(self, url: str, presence_timeout: float = 15.0) -> None:
         self.on_resync: Callable[[], None] | None = None
+        # A pooled connection left over from before a Redis restart fails once: retry on a new one.
         self.redis = redis.Redis.from_url(
-            url, socket_timeout=5, socket_connect_timeout=2, decode_responses=True
+            url,
+            socket_timeout=5,
+            socket_connect_timeout=2,
+            decode_responses=True,
+            retry=Retry(ExponentialBackoff(cap=0.5, base=0.05), retries=3),
+            retry_on_error=[RedisConnectionError, RedisTimeoutError],
         )
         self.presence_timeout = presence_timeout
         self._handlers: defaultdict[str, list[Handler]] = defaultdict(list)

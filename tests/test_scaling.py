@@ -1,0 +1,198 @@
+"""Several server processes sharing rooms through Redis and messages through PostgreSQL."""
+
+import json
+import threading
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.browsing import ChatPage, fresh_room
+from tests.clients import RawClient
+from tests.html import messages, one, parse
+from tests.proxy import FlakyProxy
+from tests.servers import ChatServer, PostgresServer, RedisServer, http_ok, wait_until
+
+pytestmark = [pytest.mark.redis, pytest.mark.postgres]
+
+
+def engines_env(postgres: PostgresServer, redis: RedisServer) -> dict[str, str]:
+    return {
+        "CHAT_DATABASE_URL": postgres.url,
+        "CHAT_BROKER_URL": redis.url,
+        "CHAT_PRESENCE_TIMEOUT": "2",
+        "CHAT_RATE_PER_SECOND": "1000",
+        "CHAT_RATE_BURST": "1000",
+    }
+
+
+@pytest.fixture
+def two_processes(
+    tmp_path: Path, postgres: PostgresServer, redis_server: RedisServer
+) -> Iterator[tuple[ChatServer, ChatServer]]:
+    env = engines_env(postgres, redis_server)
+    first = ChatServer(tmp_path / "one", **env)
+    second = ChatServer(tmp_path / "two", **env)
+    for server in (first, second):
+        server.workdir.mkdir()
+        server.start()
+    yield first, second
+    for server in (first, second):
+        server.stop()
+
+
+def stored(server: ChatServer, room: str) -> list[tuple[int, str, str]]:
+    with urllib.request.urlopen(f"{server.url}/rooms/{room}/messages.json") as response:
+        return [(m["id"], m["author"], m["text"]) for m in json.load(response)["messages"]]
+
+
+@pytest.mark.browser
+def test_people_on_two_processes_chat_and_see_each_other(
+    two_processes: tuple[ChatServer, ChatServer], browser: Any
+) -> None:
+    first, second = two_processes
+    room = fresh_room()
+    a_context, b_context = browser.new_context(), browser.new_context()
+    alice = ChatPage(a_context, first.url, room).open()
+    bob = ChatPage(b_context, second.url, room).open()
+    alice_name, bob_name = (p.page.input_value("#name-input") for p in (alice, bob))
+    for page in (alice, bob):
+        page.page.wait_for_function("() => document.querySelectorAll('#members li').length === 2")
+        assert sorted(page.members()) == sorted([alice_name, bob_name])
+    alice.send("from process one")
+    bob.wait_for_text("from process one")
+    bob.send("from process two")
+    alice.wait_for_text("from process two")
+    assert alice.texts() == bob.texts() == ["from process one", "from process two"]
+    first.kill()  # no goodbye: its people must time out
+    bob.page.wait_for_function(
+        "() => document.querySelectorAll('#members li').length === 1", timeout=15_000
+    )
+    assert bob.members() == [bob_name]
+    bob.page.wait_for_selector(f"#messages li.notice:has-text('{alice_name} left')")
+    a_context.close()
+    b_context.close()
+
+
+@pytest.mark.browser
+def test_a_page_moved_to_another_process_keeps_its_session(
+    two_processes: tuple[ChatServer, ChatServer], context: Any
+) -> None:
+    first, second = two_processes
+    room = fresh_room()
+    proxy = FlakyProxy(first.port)
+    try:
+        page = ChatPage(context, proxy.url, room).open()
+        page.send("one")
+        page.send("two")
+        proxy.cut()
+        proxy.target_port = second.port  # the load balancer now sends it elsewhere
+        with RawClient(second.url, room) as other:
+            other.send_and_wait("while it moved")
+        proxy.restore()
+        page.page.wait_for_function(
+            "() => [...document.querySelectorAll('#messages li .text')]"
+            ".some(e => e.textContent === 'while it moved')",
+            timeout=30_000,
+        )
+        page.wait_online()
+        page.send("three")
+        assert page.texts() == ["one", "two", "while it moved", "three"]
+        assert [n for n, mine in zip(page.numbers(), page.marked_mine(), strict=True) if mine] == [
+            1,
+            2,
+            3,
+        ]
+    finally:
+        proxy.close()
+
+
+@pytest.mark.browser
+def test_every_page_ends_with_the_same_list_in_store_order(
+    two_processes: tuple[ChatServer, ChatServer], context: Any
+) -> None:
+    first, second = two_processes
+    room = fresh_room()
+    pages = [ChatPage(context, server.url, room).open() for server in (first, second)]
+    watchers = [RawClient(server.url, room) for server in (first, second)]
+    senders = [RawClient(server.url, room) for server in (first, second, first, second)]
+    for watcher in watchers:
+        watcher.receive_until("#members")
+
+    def chatter(index: int, client: RawClient) -> None:
+        for n in range(20):
+            client.send_and_wait(f"s{index}-{n}")
+
+    threads = [threading.Thread(target=chatter, args=(i, c)) for i, c in enumerate(senders)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    order = stored(first, room)
+    assert len(order) == 80 and len({text for _, _, text in order}) == 80
+    texts = [text for _, _, text in order]
+    for watcher in watchers:
+        seen: list[str] = []
+        while len(seen) < 80:
+            seen += [text for _, text in messages(watcher.receive_until("li[data-n]"))]
+        assert seen == texts  # nothing missing, nothing twice, the store's order
+    for page in pages:
+        page.page.wait_for_function(
+            "n => document.querySelectorAll('#messages li[data-n]').length >= n", arg=80
+        )
+        assert page.texts() == texts
+    for client in watchers + senders:
+        client.close()
+
+
+def _until_delivered(sender: RawClient, receiver: RawClient, text: str) -> None:
+    """Send `text` until the engines take it again, then wait until the receiver has it."""
+    for _ in range(20):  # the engine answers again already: a retry or two at most
+        sender.send(text)
+        frame = sender.receive_until("form#chat-form, #composer-error:-soup-contains('not')")
+        if parse(frame).select("form#chat-form"):
+            break
+    else:
+        raise AssertionError(f"{text!r} was never accepted")
+    while text not in [t for _, t in messages(receiver.receive_until("li[data-n]"))]:
+        continue
+
+
+def test_redis_then_postgres_going_away_is_reported_and_chat_recovers(tmp_path: Path) -> None:
+    database, redis = PostgresServer().start(), RedisServer().start()
+    env = engines_env(database, redis)
+    servers = [ChatServer(tmp_path / name, **env) for name in ("one", "two")]
+    for server in servers:
+        server.workdir.mkdir()
+        server.start()
+    room = fresh_room()
+    try:
+        with RawClient(servers[0].url, room) as alice, RawClient(servers[1].url, room) as bob:
+            alice.send("before")
+            assert messages(bob.receive_until("li[data-n]")) == [(1, "before")]
+
+            redis.stop()
+            alice.send("while redis is away")
+            frame = alice.receive_until("#composer-error:-soup-contains('not sent')")
+            assert "briefly unavailable" in one(frame, "#composer-error").get_text()
+            redis.start()  # the same port, empty: presence and subscriptions must come back
+            _until_delivered(alice, bob, "after redis")
+
+            database.stop()
+            alice.send("while postgres is away")
+            frame = alice.receive_until("#composer-error:-soup-contains('not')")
+            assert "could not be saved" in one(frame, "#composer-error").get_text()
+            database.start()
+            wait_until(lambda: http_ok(servers[0].url + "/health"), what="health after the outage")
+            _until_delivered(alice, bob, "after postgres")
+        texts = [text for _, _, text in stored(servers[1], room)]
+        assert texts == ["before", "after redis", "after postgres"]  # nothing lost, none twice
+    finally:
+        for server in servers:
+            server.stop()
+        redis.stop()
+        redis.remove()
+        database.stop()
+        database.remove()

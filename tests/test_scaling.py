@@ -196,3 +196,35 @@ def test_redis_then_postgres_going_away_is_reported_and_chat_recovers(tmp_path: 
         redis.remove()
         database.stop()
         database.remove()
+
+
+def test_serve_with_workers_runs_processes_on_one_port(
+    tmp_path: Path, postgres: PostgresServer, redis_server: RedisServer
+) -> None:
+    server = ChatServer(tmp_path, **engines_env(postgres, redis_server)).start("--workers", "2")
+    room = fresh_room()
+    try:
+        wait_until(
+            lambda: server.log().count("Application startup complete") == 2, what="2 workers"
+        )
+        clients = [RawClient(server.url, room) for _ in range(6)]  # the kernel spreads them
+        clients[0].send("hello workers")
+        for client in clients:
+            assert "hello workers" in [t for _, t in messages(client.receive_until("li[data-n]"))]
+        for client in clients:
+            client.close()
+    finally:
+        server.stop()
+
+
+def test_workers_without_a_shared_broker_are_refused() -> None:
+    import subprocess
+    import sys
+
+    result = subprocess.run(
+        [sys.executable, "-m", "chat", "serve", "--workers", "2"],
+        capture_output=True,
+        text=True,
+        env={"CHAT_BROKER_URL": "memory://", "PATH": "/usr/bin:/bin"},
+    )
+    assert result.returncode == 2 and "CHAT_BROKER_URL=redis://" in result.stderr

@@ -17,6 +17,7 @@ from chat.broker import open_broker
 from chat.config import Settings
 from chat.connections import Hub
 from chat.errors import ChatError
+from chat.formats import HtmlFormat, JsonFormat
 from chat.inputs import ROOM_RULE
 from chat.logs import redact_session_ids
 from chat.rendering import Renderer, asset_dir
@@ -43,7 +44,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         await broker.start()
         secret = settings.secret_key or await store.secret()
         sessions = Sessions(store, secret, settings.session_ttl, settings.max_sessions)
-        hub = Hub(broker, renderer, settings.history_size, store)
+        hub = Hub(broker, settings.history_size, store)
         app.state.services = Services(
             settings=settings,
             store=store,
@@ -52,6 +53,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             chat=Chat(store, broker, sessions, settings),
             hub=hub,
             renderer=renderer,
+            html=HtmlFormat(renderer, settings.max_message_length),
+            json=JsonFormat(),
         )
         broker.on_resync = hub.resync_soon
         chores = [

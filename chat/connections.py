@@ -3,20 +3,19 @@
 import asyncio
 import logging
 from collections import Counter, defaultdict, deque
-from typing import Any
+from collections.abc import Callable
 
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from chat.broker import Broker, Event, Member
 from chat.errors import ChatError
+from chat.formats import Format
 from chat.limits import TokenBucket
-from chat.rendering import Renderer
 from chat.rooms import channel
 from chat.sessions import Session
 from chat.store import Message, Store
 
 log = logging.getLogger(__name__)
-ROOM = "room.html"
 
 
 class Connection:
@@ -29,9 +28,11 @@ class Connection:
         queue_size: int,
         bucket: TokenBucket,
         address: str,
+        format: Format,
     ) -> None:
         self.websocket = websocket
         self.session = session
+        self.format = format
         self.bucket = bucket
         self.address = address
         self.queue: asyncio.Queue[tuple[int, str]] = asyncio.Queue(queue_size)
@@ -65,28 +66,22 @@ class Connection:
 
 
 class Hub:
-    """Subscribes once per room to the broker and renders each event once for all its pages."""
+    """Subscribes once per room to the broker and renders each event once per format."""
 
-    def __init__(
-        self, broker: Broker, renderer: Renderer, history_size: int, store: Store | None = None
-    ) -> None:
+    def __init__(self, broker: Broker, history_size: int, store: Store | None = None) -> None:
         self.broker = broker
         self.store = store
-        self._tasks: set[asyncio.Task[None]] = set()
-        self.renderer = renderer
         self.history_size = history_size
         self.rooms: defaultdict[str, set[Connection]] = defaultdict(set)
         self.per_address: Counter[str] = Counter()
         self.windows: dict[str, deque[int]] = {}
-        self.online_status = renderer.block(ROOM, "status", status_state="online", oob=True)
+        self._tasks: set[asyncio.Task[None]] = set()
 
     async def heartbeat_forever(self, interval: float) -> None:
         """Re-send the "online" status so pages can show "offline" when it stops arriving."""
         while True:
             await asyncio.sleep(interval)
-            for connections in list(self.rooms.values()):
-                for connection in list(connections):
-                    connection.push(self.online_status)
+            self._broadcast(list(self.rooms), lambda f: f.status())
 
     async def attach(self, connection: Connection) -> None:
         room = connection.session.room
@@ -141,42 +136,40 @@ class Hub:
             log.warning("cannot resynchronise room %s: the store is away", room)
             return
         if recent:
-            frame = self.messages(recent, oob="true")
-            for connection in list(self.rooms.get(room, ())):
-                connection.push(frame, recent[-1].id)
+            self._broadcast([room], lambda f: f.messages(room, recent, replace=True), recent[-1].id)
 
     def counts(self) -> dict[str, int]:
         return {room: len(connections) for room, connections in sorted(self.rooms.items())}
 
     def deliver(self, event: Event) -> None:
-        """Broker handler: render the event once, then queue the same frame for every page."""
-        connections = self.rooms.get(event["room"])
-        if not connections:
+        """Broker handler: turn the event into a frame once per format, queue it for everyone."""
+        room = event["room"]
+        if room not in self.rooms:
             return
         if event["type"] == "message":
             message = Message.from_json(event["message"])
-            frame, message_id = self.messages([message], oob="beforeend"), message.id
-            frame += self._evict(message)
+            evicted = self._evict(message)
+            self._broadcast([room], lambda f: f.message(message, evicted), message.id)
         else:
-            frame, message_id = self.presence(event), 0
-        for connection in list(connections):
-            connection.push(frame, message_id)
+            self._broadcast([room], lambda f: f.presence(event))
 
-    def _evict(self, message: Message) -> str:
-        """Pages keep the last `history_size` messages: delete the one that falls off the end."""
+    def _broadcast(
+        self, rooms: list[str], render: Callable[[Format], str], message_id: int = 0
+    ) -> None:
+        frames: dict[int, str] = {}
+        for room in rooms:
+            for connection in list(self.rooms.get(room, ())):
+                key = id(connection.format)
+                if key not in frames:
+                    frames[key] = render(connection.format)
+                if frames[key]:
+                    connection.push(frames[key], message_id)
+
+    def _evict(self, message: Message) -> list[int]:
+        """Pages keep the last `history_size` messages: the one that falls off the end."""
         window = self.windows.get(message.room)
         if window is None:
-            return ""
+            return []
         evicted = [window[0]] if len(window) == window.maxlen else []
         window.append(message.id)
-        return self.renderer.block(ROOM, "evicted", evicted=evicted) if evicted else ""
-
-    def messages(self, messages: list[Message], *, oob: str) -> str:
-        return self.renderer.block(ROOM, "messages", messages=messages, oob=oob)
-
-    def presence(self, event: dict[str, Any]) -> str:
-        notice = self.renderer.block(ROOM, "notice", notice=event["notice"])
-        return notice + self.members(event["members"])
-
-    def members(self, members: list[str]) -> str:
-        return self.renderer.block(ROOM, "members", members=members, oob="true")
+        return evicted

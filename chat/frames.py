@@ -7,6 +7,7 @@ from chat.errors import InvalidInput
 
 # htmx's ws extension adds HEADERS; the composer carries the page's session id.
 _KNOWN = {"type", "message", "session", "HEADERS"}
+_KNOWN_RENAME = {"type", "name"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -16,7 +17,14 @@ class SendMessage:
     text: object
 
 
-def parse_frame(raw: str) -> SendMessage:
+@dataclass(frozen=True, slots=True)
+class Rename:
+    """A request to change the display name (JSON clients; pages use a form)."""
+
+    name: object
+
+
+def parse_frame(raw: str) -> SendMessage | Rename:
     """Turn one text frame into a command, or raise `InvalidInput` saying what was wrong."""
     try:
         data = json.loads(raw)
@@ -27,6 +35,13 @@ def parse_frame(raw: str) -> SendMessage:
         ) from None
     if not isinstance(data, dict):
         raise InvalidInput('Send a JSON object such as {"message": "hi"}.', code="not_object")
+    if data.get("type") == "rename":
+        unknown = sorted(set(data) - _KNOWN_RENAME)
+        if unknown or "name" not in data:
+            raise InvalidInput(
+                'A rename is {"type": "rename", "name": "…"}.', code="invalid_rename"
+            )
+        return Rename(name=data["name"])
     unknown = sorted(set(data) - _KNOWN)
     if unknown:
         raise InvalidInput(
@@ -35,7 +50,7 @@ def parse_frame(raw: str) -> SendMessage:
     kind = data.get("type", "message")
     if kind != "message":
         raise InvalidInput(
-            f'Unknown type {kind!r}; the only type is "message".', code="unknown_type"
+            f'Unknown type {kind!r}; send "message" or "rename".', code="unknown_type"
         )
     if "message" not in data:
         raise InvalidInput('The "message" field is missing.', code="missing_field")

@@ -6,8 +6,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Request, Response
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 
-from chat.connections import ROOM
 from chat.errors import ChatError
+from chat.formats import ROOM, message_json
 from chat.inputs import room_name
 from chat.security import check_origin
 from chat.services import Services
@@ -105,7 +105,7 @@ async def change_name(
 async def messages_json(request: Request, room: str) -> dict[str, Any]:
     services = services_of(request)
     history = await services.store.recent(room_name(room), services.settings.history_size)
-    return {"room": room, "messages": [m.to_json() for m in history]}
+    return {"room": room, "messages": [message_json(m) for m in history]}
 
 
 @router.get("/health", summary="200 when the server and its database are ready")

@@ -71,26 +71,26 @@ class Chat:
         old, session.name = session.name, name
         if old != name and session.connections:
             await self.broker.join(session.room, self._member(session))
-            await self._announce(session.room, "rename", f"{old} is now {name}")
+            await self._announce(session.room, "rename", name, old)
 
     async def join(self, session: Session) -> None:
         """A connection opened; the first one of a session makes the person appear online."""
         session.connections += 1
         session.ever_connected = True
         if session.connections == 1 and await self.broker.join(session.room, self._member(session)):
-            await self._announce(session.room, "join", f"{session.name} joined")
+            await self._announce(session.room, "join", session.name)
 
     async def leave(self, session: Session) -> None:
         """A connection closed; the last one of a session makes the person leave."""
         session.connections -= 1
         self.sessions.touch(session)
         if session.connections == 0 and await self.broker.leave(session.room, session.key):
-            await self._announce(session.room, "leave", f"{session.name} left")
+            await self._announce(session.room, "leave", session.name)
 
     async def sweep(self) -> None:
         """Announce people whose process died (their presence expired) as gone."""
         for room, member in await self.broker.sweep():
-            await self._announce(room, "leave", f"{member.name} left")
+            await self._announce(room, "leave", member.name)
 
     async def members(self, room: str) -> list[str]:
         return sorted((m.name for m in await self.broker.members(room)), key=str.casefold)
@@ -109,11 +109,15 @@ class Chat:
                 raise NameTaken(f"Someone here is already called {name}. Pick another name.")
         return name
 
-    async def _announce(self, room: str, kind: str, text: str) -> None:
+    async def _announce(self, room: str, kind: str, name: str, old: str = "") -> None:
+        text = {"join": f"{name} joined", "leave": f"{name} left", "rename": f"{old} is now {name}"}
         event: Event = {
             "type": kind,
             "room": room,
-            "notice": {"id": secrets.token_hex(6), "text": text},
+            "name": name,
+            "notice": {"id": secrets.token_hex(6), "text": text[kind]},
             "members": await self.members(room),
         }
+        if old:
+            event["old"] = old
         await self.broker.publish(channel(room), event)

@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from chat.broker import Broker
 from chat.config import Settings
 from chat.connections import Hub
+from chat.formats import HtmlFormat, JsonFormat
 from chat.rendering import Renderer
 from chat.rooms import Chat
 from chat.sessions import Sessions
@@ -20,3 +21,5 @@ class Services:
     chat: Chat
     hub: Hub
     renderer: Renderer
+    html: HtmlFormat
+    json: JsonFormat

@@ -8,9 +8,10 @@ import anyio
 from fastapi import APIRouter, WebSocket
 from starlette.websockets import WebSocketDisconnect, WebSocketState
 
-from chat.connections import ROOM, Connection
-from chat.errors import ChatError, TooManyConnections
-from chat.frames import parse_frame
+from chat.connections import Connection
+from chat.errors import ChatError, InvalidInput, TooManyConnections
+from chat.formats import JSON_SUBPROTOCOL, Format
+from chat.frames import Rename, parse_frame
 from chat.inputs import room_name
 from chat.limits import TokenBucket
 from chat.security import check_origin
@@ -23,63 +24,77 @@ TRY_AGAIN_LATER = 1013
 
 
 @router.websocket("/rooms/{room}/ws")
-async def room_socket(websocket: WebSocket, room: str, session: str = "") -> None:
-    """Join a room: resynchronise the page, then relay messages until the socket closes."""
+async def room_socket(
+    websocket: WebSocket, room: str, session: str = "", name: str | None = None
+) -> None:
+    """Join a room: catch the client up, then relay messages until the socket closes.
+
+    Pages get HTML fragments; clients that offer the `chat.v1.json` subprotocol get JSON events
+    and may connect without a session (one is made for them; `name` asks for a display name).
+    """
     services: Services = websocket.app.state.services
     settings = services.settings
+    wants_json = JSON_SUBPROTOCOL in websocket.scope.get("subprotocols", ())
+    format = services.json if wants_json else services.html
     address = websocket.client.host if websocket.client else ""
     try:
         check_origin(websocket, settings.allowed_origins)
         if services.hub.per_address[address] >= settings.max_connections_per_ip:
             raise TooManyConnections("Too many open chat pages from your address; close some.")
-        me = await services.sessions.get(session, room_name(room))
+        room = room_name(room)
+        if wants_json and not session:
+            session = (await services.chat.open_session(room, name, cursor=0)).id
+        me = await services.sessions.get(session, room)
     except ChatError as error:
-        await _refuse(services, websocket, error)
+        await _refuse(websocket, format, error, JSON_SUBPROTOCOL if wants_json else None)
         return
-    await websocket.accept()
+    await websocket.accept(subprotocol=JSON_SUBPROTOCOL if wants_json else None)
     # Frames of any kind, valid or not, are limited per connection (twice the message rate).
     bucket = TokenBucket(settings.rate_per_second * 2, settings.rate_burst * 2)
-    connection = Connection(websocket, me, settings.send_queue_size, bucket, address)
+    connection = Connection(websocket, me, settings.send_queue_size, bucket, address, format)
     await services.hub.attach(connection)
+    reconnected = me.ever_connected
     try:
-        await _resynchronise(services, connection)
-        await services.chat.join(me)
         try:
+            await services.chat.join(me)
+            await _catch_up(services, connection, reconnected)
             await _relay(services, connection)
         finally:
             await services.chat.leave(me)
-    except ChatError as error:  # the store went away while we were catching the page up
-        await _refuse(services, websocket, error)
+    except ChatError as error:  # the store went away while we were catching the client up
+        await _refuse(websocket, format, error)
     except WebSocketDisconnect:  # gone before we finished catching it up
         pass
     finally:
         await services.hub.detach(connection)
 
 
-async def _refuse(services: Services, websocket: WebSocket, error: ChatError) -> None:
-    """Explain on the page, then close with the error's code (1008 stays closed, 1013 retries)."""
+async def _refuse(
+    websocket: WebSocket, format: Format, error: ChatError, subprotocol: str | None = None
+) -> None:
+    """Explain, then close with the error's code (1008 stays closed, 1013 retries)."""
     with contextlib.suppress(Exception):
         if websocket.client_state is WebSocketState.CONNECTING:
-            await websocket.accept()
-        await websocket.send_text(_error_frame(services, error.message))
+            await websocket.accept(subprotocol=subprotocol)
+        await websocket.send_text(format.error(error))
         await websocket.close(error.close_code, error.code)
 
 
-async def _resynchronise(services: Services, connection: Connection) -> None:
-    """Bring the page up to date: append what it missed since it was rendered, or, after a
-    reconnect (when frames may have been lost in flight), replace the whole list."""
-    session = connection.session
+async def _catch_up(services: Services, connection: Connection, reconnected: bool) -> None:
+    """Bring the client up to date: append what a page missed since it was rendered, or, after
+    a reconnect (when frames may have been lost in flight), replace the whole list."""
+    session, format = connection.session, connection.format
     recent = await services.store.recent(session.room, services.settings.history_size)
     services.hub.remember(session.room, recent)
     missed = [m for m in recent if m.id > session.cursor]
-    if session.ever_connected or (missed and missed == recent):
-        frame = services.hub.messages(recent, oob="true")
-    else:
-        frame = services.hub.messages(missed, oob="beforeend") if missed else ""
+    replace = reconnected or missed == recent
+    history = format.messages(session.room, recent if replace else missed, replace=replace)
     if recent:
         connection.floor = max(connection.floor, recent[-1].id)
-    members = services.hub.members(await services.chat.members(session.room))
-    await connection.websocket.send_text(frame + members + services.hub.online_status)
+    members = format.members(session.room, await services.chat.members(session.room))
+    for frame in (format.welcome(session), history, members, format.status()):
+        if frame:
+            await connection.websocket.send_text(frame)
 
 
 async def _relay(services: Services, connection: Connection) -> None:
@@ -104,37 +119,28 @@ async def _read_forever(services: Services, connection: Connection) -> None:
         if frame["type"] == "websocket.disconnect":
             return
         if frame.get("text") is None:
-            await websocket.send_text(
-                _error_frame(services, "Binary frames are not accepted; send JSON.")
-            )
+            refusal = InvalidInput("Binary frames are not accepted; send JSON.", code="binary")
+            await websocket.send_text(connection.format.error(refusal))
             await _close(connection, UNSUPPORTED_DATA, "binary frames are not accepted")
             return
         await _handle(services, connection, frame["text"])
 
 
 async def _handle(services: Services, connection: Connection, raw: str) -> None:
-    session = connection.session
+    session, format = connection.session, connection.format
     services.sessions.touch(session)
     try:
         connection.bucket.take()
         command = parse_frame(raw)
-        await services.chat.post(session, command.text)
+        if isinstance(command, Rename):
+            await services.chat.rename(session, command.name)
+            reply = format.named(session)
+        else:
+            reply = format.sent(session, await services.chat.post(session, command.text))
     except ChatError as error:
-        connection.push(_error_frame(services, error.message))
-        return
-    composer = services.renderer.block(
-        ROOM,
-        "composer",
-        room=session.room,
-        session=session,
-        oob="true",
-        max_length=services.settings.max_message_length,
-    )
-    connection.push(composer)
-
-
-def _error_frame(services: Services, message: str) -> str:
-    return services.renderer.block(ROOM, "composer_error", error=message, error_oob=True)
+        reply = format.error(error)
+    if reply:
+        connection.push(reply)
 
 
 async def _close(connection: Connection, code: int, reason: str) -> None:

@@ -8,7 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from chat.errors import InvalidInput
-from chat.frames import SendMessage, parse_frame
+from chat.frames import Rename, SendMessage, parse_frame
 from chat.inputs import message_text
 from tests.html import messages, one
 from tests.test_ws import connect, open_room, receive_until, send
@@ -124,7 +124,7 @@ def test_the_frame_parser_never_fails_unexpectedly_on_any_text(raw: str) -> None
     except InvalidInput as error:
         assert error.message and error.code
     else:
-        assert isinstance(command, SendMessage)
+        assert isinstance(command, SendMessage | Rename)
 
 
 json_values = st.recursive(

@@ -48,13 +48,14 @@ def test_each_room_has_its_own_numbering_and_history(client: TestClient) -> None
     assert data["room"] == "red"
     assert [(m["n"], m["text"], m["room"]) for m in data["messages"]] == [(1, "in red", "red")]
     assert set(data["messages"][0]) == {
+        "type",
         "id",
         "room",
         "author",
         "author_key",
         "n",
         "text",
-        "created_at",
+        "time",
     }
 
 

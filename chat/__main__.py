@@ -1,4 +1,4 @@
-"""The `chat` command: `chat serve` runs the server."""
+"""The `chat` command: `serve` runs the server, `client` chats from a terminal, `demo` runs bots."""
 
 import argparse
 import sys
@@ -6,7 +6,10 @@ from collections.abc import Sequence
 
 import uvicorn
 
+from chat.client import socket_url
 from chat.config import Settings
+from chat.errors import ChatError
+from chat.inputs import room_name
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -25,12 +28,40 @@ def main(argv: Sequence[str] | None = None) -> int:
     serve.add_argument(
         "--workers", type=int, default=1, help="processes sharing the port (needs Redis)"
     )
+    default_url = f"http://127.0.0.1:{settings.port}"
+    client = commands.add_parser("client", help="chat in a room from this terminal")
+    client.add_argument("room", nargs="?", default="lobby", help="room to join (default lobby)")
+    client.add_argument("--url", default=default_url, help=f"server (default {default_url})")
+    client.add_argument("--name", help="display name to ask for (default: one is generated)")
+    demo = commands.add_parser("demo", help="run friendly bots that chat in a room")
+    demo.add_argument("room", nargs="?", default="lobby", help="room to chat in (default lobby)")
+    demo.add_argument("--url", default=default_url, help=f"server (default {default_url})")
+    demo.add_argument("--bots", type=int, default=3, help="how many bots (default 3)")
+    demo.add_argument(
+        "--pace", type=float, default=6.0, help="seconds between a bot's lines, on average"
+    )
     args = parser.parse_args(argv)
-    if args.command == "serve" and args.workers > 1 and settings.broker_url.startswith("memory"):
-        parser.error("--workers above 1 needs a shared broker: set CHAT_BROKER_URL=redis://…")
     if args.command == "serve":
+        if args.workers > 1 and settings.broker_url.startswith("memory"):
+            parser.error("--workers above 1 needs a shared broker: set CHAT_BROKER_URL=redis://…")
         return serve_forever(settings, args.host, args.port, args.workers)
-    return 2
+    try:
+        room = room_name(args.room)
+        socket_url(args.url, room)
+    except ChatError as error:
+        parser.error(error.message)
+    except ValueError as error:
+        parser.error(str(error))
+    if args.command == "client":
+        from chat.terminal import run_client
+
+        return run_client(args.url, room, args.name)
+    if args.bots < 1 or args.pace <= 0:
+        parser.error("--bots must be 1 or more and --pace above 0")
+    from chat.demo import run_demo
+    from chat.terminal import Printer
+
+    return run_demo(args.url, room, args.bots, args.pace, Printer(sys.stdout, sys.stderr, False))
 
 
 def serve_forever(settings: Settings, host: str, port: int, workers: int = 1) -> int:

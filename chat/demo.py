@@ -5,7 +5,7 @@ import random
 from collections.abc import Callable
 
 from chat.client import ChatClient, Event, Refused, Unreachable
-from chat.terminal import Printer
+from chat.terminal import Printer, quit_on_sigterm
 
 BOTS = ["Ada", "Grace", "Alan", "Margaret", "Linus", "Barbara", "Dennis", "Frances"]
 SMALL_TALK = [
@@ -24,10 +24,23 @@ GREETINGS = {"hi", "hello", "hey", "hallo", "bonjour", "hola"}
 
 
 class Bot:
-    """One bot: small talk every `pace` seconds or so, and a reply when greeted."""
+    """One bot: small talk every `pace` seconds or so, and a reply when greeted.
 
-    def __init__(self, url: str, room: str, name: str, pace: float, say: Callable[[str], None]):
+    A greeting to the room is answered by one bot only (picked by the message id); a bot
+    greeted by name answers itself.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        room: str,
+        name: str,
+        pace: float,
+        turn: tuple[int, int],
+        say: Callable[[str], None],
+    ) -> None:
         self.name, self.pace, self.say = name, pace, say
+        self.turn, self.bots = turn
         self.client = ChatClient(url, room, f"{name} (bot)", on_event=self.hear)
         self._replies: set[asyncio.Task[Event]] = set()
 
@@ -45,10 +58,13 @@ class Bot:
 
     def hear(self, event: Event) -> None:
         """Greet people who greet the room (not other bots, and not ourselves)."""
-        if event["type"] != "message" or event["author_key"] == self.client.key:
+        if event["type"] != "message" or "(bot)" in event["author"]:
+            return
+        if event["author_key"] == self.client.key:
             return
         words = {w.strip(".,!?").casefold() for w in event["text"].split()}
-        if "(bot)" not in event["author"] and (words & GREETINGS or self.name.casefold() in words):
+        my_turn = event["id"] % self.bots == self.turn
+        if (words & GREETINGS and my_turn) or self.name.casefold() in words:
             reply = asyncio.create_task(self.client.send(f"Hello {event['author']}!"))
             self._replies.add(reply)
             reply.add_done_callback(self._replies.discard)
@@ -58,7 +74,10 @@ async def run_bots(url: str, room: str, count: int, pace: float, printer: Printe
     """Run `count` bots until cancelled, or until one of them cannot connect."""
     names = random.sample(BOTS, k=min(count, len(BOTS)))
     names += [f"Bot{n}" for n in range(len(names) + 1, count + 1)]
-    bots = [asyncio.create_task(Bot(url, room, name, pace, printer.status).run()) for name in names]
+    bots = [
+        asyncio.create_task(Bot(url, room, name, pace, (i, count), printer.status).run())
+        for i, name in enumerate(names)
+    ]
     try:
         done, _ = await asyncio.wait(bots, return_when=asyncio.FIRST_EXCEPTION)
         for bot in done:
@@ -69,7 +88,8 @@ async def run_bots(url: str, room: str, count: int, pace: float, printer: Printe
 
 
 def run_demo(url: str, room: str, count: int, pace: float, printer: Printer) -> int:
-    """Run until Ctrl+C; 1 if the server cannot be reached or refuses the bots."""
+    """Run until Ctrl+C or SIGTERM; 1 if the server cannot be reached or refuses the bots."""
+    quit_on_sigterm()
     try:
         asyncio.run(run_bots(url, room, count, pace, printer))
     except KeyboardInterrupt:

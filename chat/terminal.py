@@ -8,6 +8,7 @@ import asyncio
 import codecs
 import contextlib
 import os
+import signal
 import sys
 import threading
 import zlib
@@ -46,6 +47,11 @@ class Printer:
 
     def error(self, text: str) -> None:
         print(self._paint(f"!! {text}", "31"), file=self.err, flush=True)
+
+
+def quit_on_sigterm() -> None:
+    """Leave on SIGTERM as on Ctrl+C: close the connection properly, exit 0."""
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
 
 
 async def lines(fd: int = 0) -> AsyncIterator[str]:
@@ -113,6 +119,7 @@ async def chat_in_terminal(client: ChatClient, printer: Printer, fd: int = 0) ->
 
 
 def run_client(url: str, room: str, name: str | None) -> int:
+    quit_on_sigterm()
     colour = sys.stdout.isatty() and "NO_COLOR" not in os.environ
     printer = Printer(sys.stdout, sys.stderr, colour)
     client = ChatClient(url, room, name, on_event=printer.event, on_status=printer.status)

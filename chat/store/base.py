@@ -1,6 +1,6 @@
 """The store interface every backend implements, and the message it keeps."""
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -24,9 +24,15 @@ class Message(NewMessage):
     id: int
 
     def to_json(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["created_at"] = self.created_at.isoformat()
-        return data
+        return {
+            "id": self.id,
+            "room": self.room,
+            "author": self.author,
+            "author_key": self.author_key,
+            "n": self.n,
+            "text": self.text,
+            "created_at": self.created_at.isoformat(),
+        }
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> "Message":

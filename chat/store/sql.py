@@ -1,4 +1,5 @@
-"""The SQL store: SQLAlchemy async Core over aiosqlite (default) or asyncpg."""
+"""The SQL store for servers: SQLAlchemy async Core over asyncpg (PostgreSQL), or any other
+async driver SQLAlchemy knows (`sqlite+aiosqlite://` included)."""
 
 from datetime import UTC
 from secrets import token_urlsafe
@@ -11,45 +12,16 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from chat.errors import StoreUnavailable
 from chat.store.base import Message, NewMessage, SessionRecord
+from chat.store.tables import COLUMNS, messages, meta, metadata, sessions
 
-metadata = sa.MetaData()
-messages = sa.Table(
-    "messages",
-    metadata,
-    sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True),
-    sa.Column("room", sa.String(32), nullable=False),
-    sa.Column("author", sa.String(64), nullable=False),
-    sa.Column("author_key", sa.String(32), nullable=False),
-    sa.Column("n", sa.Integer, nullable=False),
-    sa.Column("text", sa.Text, nullable=False),
-    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-    sa.Index("ix_messages_room_id", "room", "id"),
-    sa.Index("ix_messages_author_key", "author_key"),
-)
-sessions = sa.Table(
-    "sessions",
-    metadata,
-    sa.Column("key", sa.String(32), primary_key=True),
-    sa.Column("room", sa.String(32), nullable=False),
-    sa.Column("name", sa.String(64), nullable=False),
-    sa.Column("browser", sa.String(64), nullable=False),
-)
-meta = sa.Table(
-    "meta",
-    metadata,
-    sa.Column("name", sa.String(32), primary_key=True),
-    sa.Column("value", sa.Text, nullable=False),
-)
 _DRIVERS = {
-    "sqlite": "sqlite+aiosqlite",
     "postgresql": "postgresql+asyncpg",
     "postgres": "postgresql+asyncpg",
 }
-_COLUMNS = [c for c in messages.c if c.name != "id"]
 
 
 def async_url(url: str) -> sa.URL:
-    """Map the plain URLs people write (`sqlite:///chat.db`) to SQLAlchemy's async drivers."""
+    """Map the plain URLs people write (`postgresql://…`) to SQLAlchemy's async drivers."""
     parsed = make_url(url)
     driver = _DRIVERS.get(parsed.drivername)
     if driver is None and "+" not in parsed.drivername:
@@ -86,12 +58,7 @@ class SQLStore:
         return self._engine
 
     async def start(self) -> None:
-        options: dict[str, Any] = {"pool_pre_ping": True}
-        if self.url.get_backend_name() == "sqlite":
-            options = {}
-        self._engine = create_async_engine(self.url, **options)
-        if self.url.get_backend_name() == "sqlite":
-            sa.event.listen(self._engine.sync_engine, "connect", _sqlite_pragmas)
+        self._engine = create_async_engine(self.url, pool_pre_ping=True)
         try:
             async with self.engine.begin() as conn:
                 await conn.run_sync(metadata.create_all)
@@ -110,7 +77,7 @@ class SQLStore:
             raise StoreUnavailable("The database is not answering.") from exc
 
     async def add(self, message: NewMessage) -> Message:
-        values = {c.name: getattr(message, c.name) for c in _COLUMNS}
+        values = {c.name: getattr(message, c.name) for c in COLUMNS}
         try:
             async with self.engine.begin() as conn:
                 result = await conn.execute(
@@ -191,11 +158,3 @@ class SQLStore:
                 return [_row(row) for row in await conn.execute(query)]
         except (SQLAlchemyError, OSError) as exc:
             raise StoreUnavailable("The message history cannot be read right now.") from exc
-
-
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA busy_timeout=5000")
-    cursor.close()

@@ -1,0 +1,227 @@
+"""SQLite, the default store: the stdlib driver, called on the event loop's own thread.
+
+In WAL mode with synchronous=NORMAL a commit appends to the log and never waits for the disk,
+so an insert costs about 30 µs; a trip to a worker thread and back costs more than the work
+(through aiosqlite, about 1 ms a message, the largest cost of a round trip). Checkpoints, the
+only writes that wait for the disk, run on a thread of their own. The statements are compiled
+once from the SQLAlchemy tables PostgreSQL uses too: one schema, one set of queries.
+"""
+
+import asyncio
+import contextlib
+import sqlite3
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from secrets import token_urlsafe
+from typing import Any, cast
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import sqlite as dialect_module
+from sqlalchemy.engine import make_url
+from sqlalchemy.schema import CreateIndex, CreateTable
+from sqlalchemy.sql import ClauseElement
+from sqlalchemy.sql.compiler import SQLCompiler
+
+from chat.errors import StoreUnavailable
+from chat.store.base import Message, NewMessage, SessionRecord
+from chat.store.tables import COLUMNS, messages, meta, metadata, sessions
+
+DIALECT = dialect_module.dialect()
+_TIME = messages.c.created_at.type.dialect_impl(DIALECT)
+# SQLAlchemy's own conversions, so rows read and written here match its other stores exactly.
+_to_db = cast(Callable[[datetime], str], _TIME.bind_processor(DIALECT))
+_from_db = cast(Callable[[str], datetime], _TIME.result_processor(DIALECT, None))
+CHECKPOINT_EVERY = 1.0  # seconds between checkpoints of the write-ahead log
+
+
+@dataclass(frozen=True, slots=True)
+class Statement:
+    """A statement compiled once: its SQL and the order of its parameters."""
+
+    sql: str
+    names: tuple[str, ...]
+    defaults: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, statement: ClauseElement) -> "Statement":
+        compiled = cast(SQLCompiler, statement.compile(dialect=DIALECT))
+        return cls(compiled.string, tuple(compiled.positiontup or ()), dict(compiled.params))
+
+    def parameters(self, values: dict[str, Any]) -> tuple[Any, ...]:
+        return tuple(values[n] if n in values else self.defaults[n] for n in self.names)
+
+
+SCHEMA = [
+    str(ddl.compile(dialect=DIALECT))
+    for table in metadata.sorted_tables
+    for ddl in [
+        CreateTable(table, if_not_exists=True),
+        *[CreateIndex(index, if_not_exists=True) for index in table.indexes],
+    ]
+    if isinstance(ddl, ClauseElement)
+]
+
+
+def _param(name: str) -> sa.BindParameter[Any]:
+    return sa.bindparam(name)
+
+
+_upsert = dialect_module.insert(sessions).values(
+    key=_param("key"), room=_param("room"), name=_param("name"), browser=_param("browser")
+)
+_seq = sa.select(sa.func.coalesce(sa.func.max(messages.c.n), 0)).where(
+    messages.c.author_key == _param("key")
+)
+ADD = Statement.of(messages.insert().values({c.name: _param(c.name) for c in COLUMNS}))
+RECENT = Statement.of(
+    messages.select()
+    .where(messages.c.room == _param("room"))
+    .order_by(messages.c.id.desc())
+    .limit(_param("limit"))
+)
+AFTER = Statement.of(
+    messages.select()
+    .where(messages.c.room == _param("room"), messages.c.id > _param("after"))
+    .order_by(messages.c.id)
+    .limit(_param("limit"))
+)
+SECRET = Statement.of(sa.select(meta.c.value).where(meta.c.name == "secret"))
+NEW_SECRET = Statement.of(
+    dialect_module.insert(meta)
+    .values(name="secret", value=_param("value"))
+    .on_conflict_do_nothing()
+)
+SAVE_SESSION = Statement.of(
+    _upsert.on_conflict_do_update(
+        index_elements=[sessions.c.key],
+        set_={c: _upsert.excluded[c] for c in ("room", "name", "browser")},
+    )
+)
+LOAD_SESSION = Statement.of(
+    sa.select(sessions, _seq.scalar_subquery().label("seq")).where(sessions.c.key == _param("key"))
+)
+
+
+def _message(row: tuple[Any, ...]) -> Message:
+    id_, room, author, author_key, n, text, created = row
+    when = _from_db(created)
+    return Message(
+        id=id_,
+        room=room,
+        author=author,
+        author_key=author_key,
+        n=n,
+        text=text,
+        created_at=when.replace(tzinfo=UTC),
+    )
+
+
+class SQLiteStore:
+    """Messages and sessions in one SQLite file; every failure becomes `StoreUnavailable`."""
+
+    def __init__(self, url: str) -> None:
+        self.path = make_url(url).database or ":memory:"
+        self._db: sqlite3.Connection | None = None
+        self._checkpoints: asyncio.Task[None] | None = None
+
+    @property
+    def db(self) -> sqlite3.Connection:
+        if self._db is None:
+            raise RuntimeError("SQLiteStore.start() must be awaited before the store is used")
+        return self._db
+
+    async def start(self) -> None:
+        try:
+            self._db = self._connect(autocheckpoint=False)
+            for ddl in SCHEMA:
+                self._db.execute(ddl)
+        except (sqlite3.Error, OSError) as exc:
+            raise StoreUnavailable(f"Cannot open the database: {exc}") from exc
+        if self.path != ":memory:":
+            self._checkpoints = asyncio.create_task(self._checkpoint_forever())
+
+    def _connect(self, autocheckpoint: bool) -> sqlite3.Connection:
+        db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=NORMAL")
+        db.execute("PRAGMA busy_timeout=5000")
+        if not autocheckpoint:  # the loop's connection never waits for the disk
+            db.execute("PRAGMA wal_autocheckpoint=0")
+        return db
+
+    async def _checkpoint_forever(self) -> None:
+        """Copy the log into the database now and then, on a thread (this waits for the disk)."""
+        checkpointer = self._connect(autocheckpoint=True)
+        try:
+            while True:
+                await asyncio.sleep(CHECKPOINT_EVERY)
+                with contextlib.suppress(sqlite3.Error):
+                    await asyncio.to_thread(checkpointer.execute, "PRAGMA wal_checkpoint(PASSIVE)")
+        finally:
+            checkpointer.close()
+
+    async def close(self) -> None:
+        if self._checkpoints is not None:
+            self._checkpoints.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._checkpoints
+        if self._db is not None:
+            with contextlib.suppress(sqlite3.Error):
+                self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            self._db.close()
+            self._db = None
+
+    def _run(self, statement: Statement, problem: str, **values: Any) -> list[tuple[Any, ...]]:
+        try:
+            return self.db.execute(statement.sql, statement.parameters(values)).fetchall()
+        except sqlite3.Error as exc:
+            raise StoreUnavailable(problem) from exc
+
+    async def ping(self) -> None:
+        self._run(SECRET, "The database is not answering.")
+
+    async def add(self, message: NewMessage) -> Message:
+        values = {c.name: getattr(message, c.name) for c in COLUMNS}
+        stored = {**values, "created_at": _to_db(message.created_at)}
+        try:  # autocommit: the message is stored when execute returns
+            new_id = self.db.execute(ADD.sql, ADD.parameters(stored)).lastrowid
+        except sqlite3.Error as exc:
+            raise StoreUnavailable(
+                "Your message could not be saved, so it was not sent. Try again in a moment."
+            ) from exc
+        assert new_id is not None
+        return Message(id=new_id, **values)
+
+    async def recent(self, room: str, limit: int) -> list[Message]:
+        rows = self._run(RECENT, _UNREADABLE, room=room, limit=limit)
+        return [_message(row) for row in reversed(rows)]
+
+    async def after(self, room: str, after_id: int, limit: int) -> list[Message]:
+        rows = self._run(AFTER, _UNREADABLE, room=room, after=after_id, limit=limit)
+        return [_message(row) for row in rows]
+
+    async def secret(self) -> str:
+        self._run(NEW_SECRET, "The database is not answering.", value=token_urlsafe(32))
+        [(value,)] = self._run(SECRET, "The database is not answering.")
+        return str(value)
+
+    async def save_session(self, record: SessionRecord) -> None:
+        self._run(
+            SAVE_SESSION,
+            "Your session could not be saved. Try again in a moment.",
+            key=record.key,
+            room=record.room,
+            name=record.name,
+            browser=record.browser,
+        )
+
+    async def load_session(self, key: str) -> SessionRecord | None:
+        rows = self._run(LOAD_SESSION, "The database is not answering.", key=key)
+        if not rows:
+            return None
+        key, room, name, browser, seq = rows[0]
+        return SessionRecord(key=key, room=room, name=name, browser=browser, seq=seq)
+
+
+_UNREADABLE = "The message history cannot be read right now."

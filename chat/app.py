@@ -15,9 +15,9 @@ import chat
 from chat import pages, ws
 from chat.broker import open_broker
 from chat.config import Settings
-from chat.connections import Hub
 from chat.errors import ChatError
 from chat.formats import HtmlFormat, JsonFormat
+from chat.hub import Hub
 from chat.inputs import ROOM_RULE
 from chat.logs import redact_session_ids
 from chat.rendering import Renderer, asset_dir

@@ -26,6 +26,7 @@ class Settings(BaseSettings):
     log_level: str = "info"
     secret_key: str = ""
     presence_timeout: float = Field(default=15.0, gt=0)
+    ping_interval: float = Field(default=10.0, gt=0)
 
     @property
     def ws_max_size(self) -> int:

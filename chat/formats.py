@@ -4,8 +4,10 @@ Each event is turned into a frame once per format, never once per recipient.
 """
 
 import json
+from collections import OrderedDict
 from typing import Any, Protocol
 
+from chat.broker import Event
 from chat.errors import ChatError
 from chat.rendering import Renderer
 from chat.sessions import Session
@@ -13,16 +15,21 @@ from chat.store import Message
 
 ROOM = "room.html"
 JSON_SUBPROTOCOL = "chat.v1.json"
+COMPOSERS_KEPT = 4096  # rendered composers kept, one per recently active session
 
 
 class Format(Protocol):
+    joins_frames: bool  # may frames queued together be sent as one WebSocket message?
+
     def messages(self, room: str, messages: list[Message], *, replace: bool) -> str:
         """New messages to append, or (`replace`) the room's whole recent list."""
         ...
 
     def message(self, message: Message, evicted: list[int]) -> str: ...
 
-    def presence(self, event: dict[str, Any]) -> str: ...
+    def presence(self, room: str, events: list[Event], members: list[str] | None) -> list[str]:
+        """Who came, went or changed name lately and, when known, who is here now."""
+        ...
 
     def members(self, room: str, members: list[str]) -> str: ...
 
@@ -38,12 +45,18 @@ class Format(Protocol):
 
 
 class HtmlFormat:
-    """Blocks of templates/room.html, marked for htmx's out-of-band swaps."""
+    """Blocks of templates/room.html, marked for htmx's out-of-band swaps.
+
+    htmx swaps every top-level element of a frame, so fragments queued together travel as one.
+    """
+
+    joins_frames = True
 
     def __init__(self, renderer: Renderer, max_length: int) -> None:
         self.renderer = renderer
         self.max_length = max_length
         self._status = renderer.block(ROOM, "status", status_state="online", oob=True)
+        self._composers: OrderedDict[str, str] = OrderedDict()
 
     def messages(self, room: str, messages: list[Message], *, replace: bool) -> str:
         if not (messages or replace):
@@ -52,14 +65,11 @@ class HtmlFormat:
         return self.renderer.block(ROOM, "messages", messages=messages, oob=oob)
 
     def message(self, message: Message, evicted: list[int]) -> str:
-        frame = self.messages(message.room, [message], replace=False)
-        if evicted:
-            frame += self.renderer.block(ROOM, "evicted", evicted=evicted)
-        return frame
+        return self.renderer.block(ROOM, "pushed", m=message, evicted=evicted)
 
-    def presence(self, event: dict[str, Any]) -> str:
-        notice = self.renderer.block(ROOM, "notice", notice=event["notice"])
-        return notice + self.members(event["room"], event["members"])
+    def presence(self, room: str, events: list[Event], members: list[str] | None) -> list[str]:
+        notices = self.renderer.block(ROOM, "notices", notices=[e["notice"] for e in events])
+        return [notices + (self.members(room, members) if members is not None else "")]
 
     def members(self, room: str, members: list[str]) -> str:
         return self.renderer.block(ROOM, "members", members=members, oob="true")
@@ -68,15 +78,22 @@ class HtmlFormat:
         return ""
 
     def sent(self, session: Session, message: Message) -> str:
-        """The sender's composer again, empty and focused (htmx does not reset the form)."""
-        return self.renderer.block(
-            ROOM,
-            "composer",
-            room=session.room,
-            session=session,
-            oob="true",
-            max_length=self.max_length,
-        )
+        """The sender's composer again, empty and focused (htmx does not reset the form); the
+        same for every message of a session, so rendered once."""
+        frame = self._composers.get(session.id)
+        if frame is None:
+            frame = self.renderer.block(
+                ROOM,
+                "composer",
+                room=session.room,
+                session=session,
+                oob="true",
+                max_length=self.max_length,
+            )
+            self._composers[session.id] = frame
+            if len(self._composers) > COMPOSERS_KEPT:
+                self._composers.popitem(last=False)
+        return frame
 
     def named(self, session: Session) -> str:
         return ""  # pages rename with a form over HTTP
@@ -109,6 +126,8 @@ def _dumps(event: dict[str, Any]) -> str:
 class JsonFormat:
     """One JSON object per frame; documented with an example per event in the README."""
 
+    joins_frames = False
+
     def messages(self, room: str, messages: list[Message], *, replace: bool) -> str:
         return _dumps(
             {
@@ -122,10 +141,13 @@ class JsonFormat:
     def message(self, message: Message, evicted: list[int]) -> str:
         return _dumps(message_json(message))
 
-    def presence(self, event: dict[str, Any]) -> str:
-        keys = ("type", "room", "name", "old", "members")
-        fields: dict[str, Any] = {k: event[k] for k in keys if k in event}
-        return _dumps({**fields, "text": event["notice"]["text"]})
+    def presence(self, room: str, events: list[Event], members: list[str] | None) -> list[str]:
+        keys = ("type", "room", "name", "key", "old")
+        frames = [
+            _dumps({**{k: e[k] for k in keys if k in e}, "text": e["notice"]["text"]})
+            for e in events
+        ]
+        return frames if members is None else [*frames, self.members(room, members)]
 
     def members(self, room: str, members: list[str]) -> str:
         return _dumps({"type": "members", "room": room, "members": members})

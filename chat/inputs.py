@@ -19,6 +19,8 @@ def room_name(value: str) -> str:
 
 
 def _has_control(text: str, *, allow_newlines: bool) -> bool:
+    if text.isprintable():  # the usual case, checked in C
+        return False
     for char in text:
         if allow_newlines and char in "\n\t":
             continue

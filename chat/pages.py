@@ -176,7 +176,7 @@ async def _render_room(
         max_length=services.settings.max_message_length,
         status_state="connecting",
         oob=None,
-        notice=None,
+        notices=[],
         **extra,
     )
     return HTMLResponse(html, status_code=status, headers={"Cache-Control": "no-store"})

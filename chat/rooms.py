@@ -19,6 +19,11 @@ def channel(room: str) -> str:
     return f"room:{room}"
 
 
+async def member_names(broker: Broker, room: str) -> list[str]:
+    """Who is online in `room`, by name, in the order people read a list."""
+    return sorted((m.name for m in await broker.members(room)), key=str.casefold)
+
+
 class Chat:
     """Rooms, people and messages; every change is published as an event to the room's channel."""
 
@@ -71,29 +76,29 @@ class Chat:
         old, session.name = session.name, name
         if old != name and session.connections:
             await self.broker.join(session.room, self._member(session))
-            await self._announce(session.room, "rename", name, old)
+            await self._announce(session.room, "rename", name, session.key, old)
 
     async def join(self, session: Session) -> None:
         """A connection opened; the first one of a session makes the person appear online."""
         session.connections += 1
         session.ever_connected = True
         if session.connections == 1 and await self.broker.join(session.room, self._member(session)):
-            await self._announce(session.room, "join", session.name)
+            await self._announce(session.room, "join", session.name, session.key)
 
     async def leave(self, session: Session) -> None:
         """A connection closed; the last one of a session makes the person leave."""
         session.connections -= 1
         self.sessions.touch(session)
         if session.connections == 0 and await self.broker.leave(session.room, session.key):
-            await self._announce(session.room, "leave", session.name)
+            await self._announce(session.room, "leave", session.name, session.key)
 
     async def sweep(self) -> None:
         """Announce people whose process died (their presence expired) as gone."""
         for room, member in await self.broker.sweep():
-            await self._announce(room, "leave", member.name)
+            await self._announce(room, "leave", member.name, member.key)
 
     async def members(self, room: str) -> list[str]:
-        return sorted((m.name for m in await self.broker.members(room)), key=str.casefold)
+        return await member_names(self.broker, room)
 
     async def active_rooms(self) -> dict[str, int]:
         return dict(sorted((await self.broker.rooms()).items()))
@@ -109,14 +114,16 @@ class Chat:
                 raise NameTaken(f"Someone here is already called {name}. Pick another name.")
         return name
 
-    async def _announce(self, room: str, kind: str, name: str, old: str = "") -> None:
+    async def _announce(self, room: str, kind: str, name: str, key: str, old: str = "") -> None:
+        """Publish who came, went or changed name (pages then fetch the member list once for
+        all the changes of a moment: see `Hub`)."""
         text = {"join": f"{name} joined", "leave": f"{name} left", "rename": f"{old} is now {name}"}
         event: Event = {
             "type": kind,
             "room": room,
             "name": name,
+            "key": key,
             "notice": {"id": secrets.token_hex(6), "text": text[kind]},
-            "members": await self.members(room),
         }
         if old:
             event["old"] = old

@@ -4,8 +4,8 @@ from dataclasses import dataclass
 
 from chat.broker import Broker
 from chat.config import Settings
-from chat.connections import Hub
 from chat.formats import HtmlFormat, JsonFormat
+from chat.hub import Hub
 from chat.rendering import Renderer
 from chat.rooms import Chat
 from chat.sessions import Sessions

@@ -1,14 +1,11 @@
 """The WebSocket endpoint: thin; moves frames between the socket and the domain."""
 
-import asyncio
 import contextlib
-from collections.abc import Awaitable, Callable
 
-import anyio
 from fastapi import APIRouter, WebSocket
 from starlette.websockets import WebSocketDisconnect, WebSocketState
 
-from chat.connections import Connection
+from chat.connection import Connection
 from chat.errors import ChatError, InvalidInput, TooManyConnections
 from chat.formats import JSON_SUBPROTOCOL, Format
 from chat.frames import Rename, parse_frame
@@ -16,11 +13,11 @@ from chat.inputs import room_name
 from chat.limits import TokenBucket
 from chat.security import check_origin
 from chat.services import Services
+from chat.sockets import DIRECT
 
 router = APIRouter()
 
 UNSUPPORTED_DATA = 1003
-TRY_AGAIN_LATER = 1013
 
 
 @router.websocket("/rooms/{room}/ws")
@@ -51,14 +48,18 @@ async def room_socket(
     await websocket.accept(subprotocol=JSON_SUBPROTOCOL if wants_json else None)
     # Frames of any kind, valid or not, are limited per connection (twice the message rate).
     bucket = TokenBucket(settings.rate_per_second * 2, settings.rate_burst * 2)
-    connection = Connection(websocket, me, settings.send_queue_size, bucket, address, format)
+    direct = websocket.scope.get("extensions", {}).get(DIRECT)
+    connection = Connection(
+        websocket, me, settings.send_queue_size, bucket, address, format, direct
+    )
     await services.hub.attach(connection)
     reconnected = me.ever_connected
     try:
         try:
             await services.chat.join(me)
             await _catch_up(services, connection, reconnected)
-            await _relay(services, connection)
+            connection.go_live()
+            await _read_forever(services, connection)
         finally:
             await services.chat.leave(me)
     except ChatError as error:  # the store went away while we were catching the client up
@@ -66,6 +67,7 @@ async def room_socket(
     except WebSocketDisconnect:  # gone before we finished catching it up
         pass
     finally:
+        connection.stop()
         await services.hub.detach(connection)
 
 
@@ -97,22 +99,8 @@ async def _catch_up(services: Services, connection: Connection, reconnected: boo
             await connection.websocket.send_text(frame)
 
 
-async def _relay(services: Services, connection: Connection) -> None:
-    """Read frames and write queued frames until one side stops."""
-    async with anyio.create_task_group() as tasks:
-
-        async def until_done(work: Callable[[], Awaitable[object]]) -> None:
-            await work()
-            tasks.cancel_scope.cancel()
-
-        tasks.start_soon(until_done, connection.write_forever)
-        tasks.start_soon(until_done, connection.overflowed.wait)
-        tasks.start_soon(until_done, lambda: _read_forever(services, connection))
-    if connection.overflowed.is_set():
-        await _close(connection, TRY_AGAIN_LATER, "too slow: reconnect to catch up")
-
-
 async def _read_forever(services: Services, connection: Connection) -> None:
+    """Handle the client's frames until it goes away (or is cut off for falling behind)."""
     websocket = connection.websocket
     while True:
         frame = await websocket.receive()
@@ -120,8 +108,8 @@ async def _read_forever(services: Services, connection: Connection) -> None:
             return
         if frame.get("text") is None:
             refusal = InvalidInput("Binary frames are not accepted; send JSON.", code="binary")
-            await websocket.send_text(connection.format.error(refusal))
-            await _close(connection, UNSUPPORTED_DATA, "binary frames are not accepted")
+            connection.push(connection.format.error(refusal))
+            await connection.close(UNSUPPORTED_DATA, "binary frames are not accepted")
             return
         await _handle(services, connection, frame["text"])
 
@@ -141,9 +129,3 @@ async def _handle(services: Services, connection: Connection, raw: str) -> None:
         reply = format.error(error)
     if reply:
         connection.push(reply)
-
-
-async def _close(connection: Connection, code: int, reason: str) -> None:
-    if connection.websocket.client_state is WebSocketState.CONNECTED:
-        with contextlib.suppress(Exception):
-            await asyncio.wait_for(connection.websocket.close(code, reason), timeout=1)

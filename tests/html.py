@@ -19,3 +19,10 @@ def messages(html: str) -> list[tuple[int, str]]:
         (int(str(li["data-n"])), li.select_one(".text").get_text())  # type: ignore[union-attr]
         for li in parse(html).select("#messages li[data-n]")
     ]
+
+
+def first(html: str, selector: str) -> Tag:
+    """The first element matching `selector` (a frame may carry several fragments)."""
+    found = parse(html).select_one(selector)
+    assert found is not None, f"no {selector!r} in:\n{html}"
+    return found

@@ -16,7 +16,7 @@ from websockets.exceptions import ConnectionClosed
 
 from tests.browsing import ChatPage, fresh_room
 from tests.clients import RawClient
-from tests.html import messages, one
+from tests.html import first, messages, one
 from tests.proxy import FlakyProxy
 from tests.servers import ChatServer, PostgresServer, http_ok, wait_until
 
@@ -115,10 +115,8 @@ def test_a_flooding_client_is_slowed_down_and_others_keep_chatting(tmp_path: Pat
         with RawClient(server.url, room) as flooder, RawClient(server.url, room) as calm:
             for n in range(300):
                 flooder.send(f"flood {n}")
-            error = one(
-                flooder.receive_until("#composer-error:-soup-contains('Slow down')"),
-                "#composer-error",
-            )
+            slow_down = "#composer-error:-soup-contains('Slow down')"
+            error = first(flooder.receive_until(slow_down), slow_down)
             assert "Slow down" in error.get_text()
             assert _round_trip(calm, "still here") < 1.0
             stored = [text for _, text in _stored(server, room)]

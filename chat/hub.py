@@ -1,68 +1,24 @@
-"""Live connections of this process: bounded send queues, and the hub that fans events out."""
+"""The hub: which connections of this process are in which room, and the fan-out to them.
+
+It subscribes once per room to the broker and turns each event into frames once per format.
+"""
 
 import asyncio
 import logging
 from collections import Counter, defaultdict, deque
-from collections.abc import Callable
-
-from starlette.websockets import WebSocket, WebSocketDisconnect
+from collections.abc import Callable, Coroutine
+from typing import Any
 
 from chat.broker import Broker, Event, Member
+from chat.connection import Connection
 from chat.errors import ChatError
 from chat.formats import Format
-from chat.limits import TokenBucket
-from chat.rooms import channel
-from chat.sessions import Session
+from chat.rooms import channel, member_names
+from chat.sockets import websocket_frame
 from chat.store import Message, Store
 
 log = logging.getLogger(__name__)
-
-
-class Connection:
-    """One open WebSocket. Frames wait in a bounded queue; a reader that falls behind is dropped."""
-
-    def __init__(
-        self,
-        websocket: WebSocket,
-        session: Session,
-        queue_size: int,
-        bucket: TokenBucket,
-        address: str,
-        format: Format,
-    ) -> None:
-        self.websocket = websocket
-        self.session = session
-        self.format = format
-        self.bucket = bucket
-        self.address = address
-        self.queue: asyncio.Queue[tuple[int, str]] = asyncio.Queue(queue_size)
-        self.floor = 0
-        self.overflowed = asyncio.Event()
-
-    def push(self, frame: str, message_id: int = 0) -> None:
-        """Queue a frame without waiting; on overflow the connection is marked for closing."""
-        if self.overflowed.is_set():
-            return
-        try:
-            self.queue.put_nowait((message_id, frame))
-        except asyncio.QueueFull:
-            log.warning(
-                "dropping a connection in room %s: its reader fell behind", self.session.room
-            )
-            self.overflowed.set()
-
-    async def write_forever(self) -> None:
-        """Send queued frames in order, skipping messages the page already has; stop when closed."""
-        while True:
-            message_id, frame = await self.queue.get()
-            if message_id:
-                if message_id <= self.floor:
-                    continue
-                self.floor = message_id
-            try:
-                await self.websocket.send_text(frame)
-            except (WebSocketDisconnect, RuntimeError, OSError):
-                return
+PRESENCE_GATHERING = 0.5  # seconds a room's presence changes wait to go out together
 
 
 class Hub:
@@ -76,6 +32,7 @@ class Hub:
         self.per_address: Counter[str] = Counter()
         self.windows: dict[str, deque[int]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
+        self._presence: dict[str, list[Event]] = {}
 
     async def heartbeat_forever(self, interval: float) -> None:
         """Re-send the "online" status so pages can show "offline" when it stops arriving."""
@@ -123,9 +80,12 @@ class Hub:
     def resync_soon(self) -> None:
         """The broker may have missed events: re-send every local page its room's history."""
         for room in list(self.rooms):
-            task = asyncio.create_task(self._resync(room))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+            self._start(self._resync, room)
+
+    def _start(self, work: Callable[[str], Coroutine[Any, Any, None]], room: str) -> None:
+        task = asyncio.create_task(work(room))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     async def _resync(self, room: str) -> None:
         if self.store is None:
@@ -151,19 +111,43 @@ class Hub:
             evicted = self._evict(message)
             self._broadcast([room], lambda f: f.message(message, evicted), message.id)
         else:
-            self._broadcast([room], lambda f: f.presence(event))
+            self._gather_presence(room, event)
+
+    def _gather_presence(self, room: str, event: Event) -> None:
+        """Presence goes out a moment later, every change of that moment together with the
+        member list once: a thousand people arriving cost a few pushes, not a million."""
+        pending = self._presence.setdefault(room, [])
+        pending.append(event)
+        if len(pending) == 1:
+            loop = asyncio.get_running_loop()
+            loop.call_later(PRESENCE_GATHERING, self._start, self._send_presence, room)
+
+    async def _send_presence(self, room: str) -> None:
+        events = self._presence.pop(room, [])
+        if not events or room not in self.rooms:
+            return
+        try:
+            members: list[str] | None = await member_names(self.broker, room)
+        except ChatError:  # the broker is away: the notices still go out
+            members = None
+        self._broadcast([room], lambda f: f.presence(room, events, members))
 
     def _broadcast(
-        self, rooms: list[str], render: Callable[[Format], str], message_id: int = 0
+        self, rooms: list[str], render: Callable[[Format], str | list[str]], message_id: int = 0
     ) -> None:
-        frames: dict[int, str] = {}
+        """Send what `render` makes to every connection in `rooms`: rendered once per format,
+        framed once, the same bytes written to every socket that can take them now."""
+        made: dict[int, list[tuple[str, bytes]]] = {}
         for room in rooms:
             for connection in list(self.rooms.get(room, ())):
-                key = id(connection.format)
-                if key not in frames:
-                    frames[key] = render(connection.format)
-                if frames[key]:
-                    connection.push(frames[key], message_id)
+                frames = made.get(id(connection.format))
+                if frames is None:
+                    rendered = render(connection.format)
+                    texts = [rendered] if isinstance(rendered, str) else rendered
+                    frames = [(text, websocket_frame(text)) for text in texts if text]
+                    made[id(connection.format)] = frames
+                for text, framed in frames:
+                    connection.push(text, message_id, framed)
 
     def _evict(self, message: Message) -> list[int]:
         """Pages keep the last `history_size` messages: the one that falls off the end."""

@@ -1,0 +1,155 @@
+"""One open WebSocket, and how frames reach it without ever making anyone else wait."""
+
+import asyncio
+import contextlib
+import logging
+from collections import deque
+from typing import Protocol
+
+from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
+
+from chat.formats import Format
+from chat.limits import TokenBucket
+from chat.sessions import Session
+from chat.sockets import websocket_frame
+
+log = logging.getLogger(__name__)
+TRY_AGAIN_LATER = 1013
+
+
+class Direct(Protocol):
+    """The server's direct write path (`chat.sockets`), when it offers one."""
+
+    def direct_ready(self) -> bool: ...
+
+    def direct_open(self) -> bool: ...
+
+    def direct_write(self, frame: bytes) -> None: ...
+
+    async def direct_drained(self) -> None: ...
+
+    def direct_abort(self) -> None: ...
+
+
+class Connection:
+    """Frames go straight to the socket when it can take them now. Otherwise (the client is
+    still being caught up, or reads slower than we write) they wait, in order, in a bounded
+    queue that a writer task drains; a client that falls `limit` frames behind is cut off
+    and reconnects to catch up. Nobody else ever waits for it."""
+
+    __slots__ = (
+        "address",
+        "bucket",
+        "direct",
+        "floor",
+        "format",
+        "limit",
+        "live",
+        "overflowed",
+        "pending",
+        "session",
+        "websocket",
+        "writer",
+    )
+
+    def __init__(
+        self,
+        websocket: WebSocket,
+        session: Session,
+        limit: int,
+        bucket: TokenBucket,
+        address: str,
+        format: Format,
+        direct: Direct | None = None,
+    ) -> None:
+        self.websocket = websocket
+        self.session = session
+        self.format = format
+        self.bucket = bucket
+        self.address = address
+        self.direct = direct
+        self.limit = limit
+        self.pending: deque[tuple[int, str]] = deque()
+        self.floor = 0  # the newest message id the client has (or is being) sent
+        self.live = False
+        self.overflowed = False
+        self.writer: asyncio.Task[None] | None = None
+
+    def push(self, frame: str, message_id: int = 0, framed: bytes | None = None) -> None:
+        """Send `frame` now if the socket takes it, else queue it; never waits. `framed` is
+        the same frame already encoded by `websocket_frame` (one encoding for many sockets)."""
+        if self.overflowed:
+            return
+        direct = self.direct
+        if self.live and not self.pending and direct is not None and direct.direct_ready():
+            if message_id:
+                if message_id <= self.floor:
+                    return
+                self.floor = message_id
+            direct.direct_write(framed or websocket_frame(frame))
+            return
+        if len(self.pending) >= self.limit:
+            self._overflow()
+            return
+        self.pending.append((message_id, frame))
+        if self.live and self.writer is None:
+            self.writer = asyncio.create_task(self._drain())
+
+    def go_live(self) -> None:
+        """The client is caught up: send what queued meanwhile, then send as things happen."""
+        self.live = True
+        if self.pending and self.writer is None:
+            self.writer = asyncio.create_task(self._drain())
+
+    def stop(self) -> None:
+        if self.writer is not None:
+            self.writer.cancel()
+
+    async def _drain(self) -> None:
+        """Send the queue, in order, as fast as the client reads; then stop."""
+        try:
+            while self.pending:
+                if self.direct is not None:
+                    await self.direct.direct_drained()
+                    if not self.direct.direct_open():
+                        return
+                frames = [self._fresh(*self.pending.popleft()) for _ in range(len(self.pending))]
+                if self.format.joins_frames:
+                    frames = ["".join(frames)]
+                for frame in frames:
+                    if not frame:
+                        continue
+                    if self.direct is not None:
+                        self.direct.direct_write(websocket_frame(frame))
+                    else:
+                        await self.websocket.send_text(frame)
+        except (WebSocketDisconnect, RuntimeError, OSError):
+            return  # the socket is gone: the reader finds out and cleans up
+        finally:
+            if self.writer is asyncio.current_task():
+                self.writer = None
+
+    def _fresh(self, message_id: int, frame: str) -> str:
+        """`frame`, or nothing if it carries a message the client has already been sent."""
+        if message_id:
+            if message_id <= self.floor:
+                return ""
+            self.floor = message_id
+        return frame
+
+    def _overflow(self) -> None:
+        log.warning("dropping a connection in room %s: its reader fell behind", self.session.room)
+        self.overflowed = True
+        self.pending.clear()
+        if self.direct is not None:
+            self.direct.direct_abort()  # the reader sees the disconnect and cleans up
+        else:  # no direct path: close through ASGI (a second at most), then the reader stops
+            if self.writer is not None:
+                self.writer.cancel()
+            self.writer = asyncio.create_task(self.close(TRY_AGAIN_LATER, "too slow: reconnect"))
+
+    async def close(self, code: int, reason: str) -> None:
+        """Close with `code`, giving up after a second (a stalled client never reads it)."""
+        if self.websocket.client_state is WebSocketState.CONNECTED:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self.websocket.close(code, reason), timeout=1)

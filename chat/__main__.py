@@ -1,11 +1,15 @@
-"""The `chat` command: `serve` runs the server, `client` chats from a terminal, `demo` runs bots."""
+"""The `chat` command: `serve` runs the server, `client` chats from a terminal, `demo` runs bots,
+`bench` measures a running server."""
 
 import argparse
+import logging
+import resource
 import sys
 from collections.abc import Sequence
 
 import uvicorn
 
+from chat.bench.command import add_bench, bench
 from chat.client import socket_url
 from chat.config import Settings
 from chat.errors import ChatError
@@ -40,7 +44,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     demo.add_argument(
         "--pace", type=float, default=6.0, help="seconds between a bot's lines, on average"
     )
+    add_bench(commands, default_url)
     args = parser.parse_args(argv)
+    if args.command == "bench":
+        return bench(parser, args)
     if args.command == "serve":
         if args.workers > 1 and settings.broker_url.startswith("memory"):
             parser.error("--workers above 1 needs a shared broker: set CHAT_BROKER_URL=redis://…")
@@ -65,19 +72,38 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def serve_forever(settings: Settings, host: str, port: int, workers: int = 1) -> int:
-    """Run uvicorn with the limits our settings imply."""
+    """Run uvicorn with our WebSocket protocol and the limits our settings imply."""
+    from chat import sockets
+
+    ws = "chat.sockets:ChatWebSocketProtocol"
+    if not sockets.compatible():
+        logging.getLogger("chat").warning(
+            "this uvicorn lacks what chat.sockets relies on: serving without the direct write path"
+        )
+        ws = "websockets-sansio"
+    raise_open_files_limit()
     uvicorn.run(
         "chat.app:create_app",
         factory=True,
         host=host,
         port=port,
         workers=workers,
+        ws=ws,
         ws_max_size=settings.ws_max_size,
         ws_per_message_deflate=False,
+        ws_ping_interval=settings.ping_interval,
+        ws_ping_timeout=settings.ping_interval,
         log_level=settings.log_level,
         timeout_graceful_shutdown=5,
     )
     return 0
+
+
+def raise_open_files_limit() -> None:
+    """Each connection is a file descriptor: allow as many as the system lets this process."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 
 
 if __name__ == "__main__":

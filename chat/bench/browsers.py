@@ -1,0 +1,180 @@
+"""Simulated browsers: load a chat page, open its socket, send what htmx's `ws-send` sends.
+
+Each message carries a marker `~SEQ~NANOSECONDS~` in its text; a browser reports every marker
+it finds in a frame, whatever markup surrounds it (our `<li>`, a naive server's, an echo).
+Like Chromium, a browser offers permessage-deflate; if the server takes it, frames travel
+compressed both ways (and the server pays for compressing each one it sends).
+"""
+
+import asyncio
+import json
+import random
+import re
+import socket
+import urllib.request
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from html.parser import HTMLParser
+from time import perf_counter_ns
+from typing import Any
+from urllib.parse import urljoin, urlsplit
+
+from picows import WSCloseCode, WSFrame, WSListener, WSMsgType, WSTransport, ws_connect
+
+MARKER = re.compile(rb"~(\d+)~(\d+)~")
+LETTERS = "abcdefghijklmnopqrstuvwxyz      "  # padding that compresses about as well as text
+DEFLATE_OFFER = "permessage-deflate; client_max_window_bits"  # what Chromium sends
+_TAIL = b"\x00\x00\xff\xff"
+Received = Callable[[int, int, int], None]  # (browser index, message seq, latency in ns)
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    """What a loaded page tells its browser: where the socket is and what the form sends."""
+
+    url: str
+    socket_url: str
+    form_id: str
+    fields: dict[str, str]
+
+    @property
+    def origin(self) -> str:
+        parts = urlsplit(self.url)
+        return f"{parts.scheme}://{parts.netloc}"
+
+
+class _PageReader(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.socket_path = ""
+        self.form_id = ""
+        self.fields: dict[str, str] = {}
+        self._in_form = False
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        found = {k: v or "" for k, v in attrs}
+        if "ws-connect" in found and not self.socket_path:
+            self.socket_path = found["ws-connect"]
+        if tag == "form" and "ws-send" in found and not self.form_id:
+            self.form_id, self._in_form = found.get("id", ""), True
+        elif self._in_form and tag == "input" and found.get("name"):
+            self.fields[found["name"]] = found.get("value", "")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "form":
+            self._in_form = False
+
+
+def read_page(url: str) -> Page:
+    """GET a chat page like a browser (a new session each time) and find its socket and form."""
+    if urlsplit(url).scheme not in {"http", "https"}:
+        raise ValueError(f"{url} is not an http:// or https:// address")
+    with urllib.request.urlopen(url, timeout=30) as response:  # noqa: S310 (checked above)
+        reader = _PageReader()
+        reader.feed(response.read().decode())
+    if not reader.socket_path or "message" not in reader.fields:
+        raise ValueError(
+            f"{url} has no [ws-connect] element with a ws-send form and a message field"
+        )
+    socket_url = urljoin(url, reader.socket_path).replace("http", "ws", 1)
+    return Page(url, socket_url, reader.form_id, reader.fields)
+
+
+async def load_pages(url: str, count: int, on_loaded: Callable[[], None]) -> list[Page]:
+    """`count` page loads, a few at a time (as many browsers arriving)."""
+    gate = asyncio.Semaphore(8)
+
+    async def one() -> Page:
+        async with gate:
+            page = await asyncio.to_thread(read_page, url)
+        on_loaded()
+        return page
+
+    return list(await asyncio.gather(*(one() for _ in range(count))))
+
+
+class Browser(WSListener):
+    """One open page. `send` posts a marked message; every marker received is reported."""
+
+    def __init__(self, index: int, page: Page, received: Received) -> None:
+        self.index = index
+        self.page = page
+        self.received = received
+        self.transport: WSTransport | None = None
+        self.closed = asyncio.Event()
+        self.close_code: WSCloseCode | None = None
+        self.frames = 0
+        self._deflater: Any = None  # set when the server agrees to permessage-deflate
+        self._inflater: Any = None
+        self._fresh_inflater = False
+        headers = {"HX-Request": "true", "HX-Trigger": page.form_id, "HX-Trigger-Name": None}
+        self._headers = {**headers, "HX-Target": page.form_id, "HX-Current-URL": page.url}
+
+    def on_ws_connected(self, transport: WSTransport) -> None:
+        self.transport = transport
+        agreed = transport.response.headers.get("sec-websocket-extensions", "") or ""
+        if "permessage-deflate" in agreed:
+            bits = re.search(r"client_max_window_bits=(\d+)", agreed)
+            self._inflater = zlib.decompressobj(-zlib.MAX_WBITS)
+            self._deflater = zlib.compressobj(wbits=-int(bits[1]) if bits else -zlib.MAX_WBITS)
+            self._fresh_inflater = "server_no_context_takeover" in agreed
+
+    def on_ws_frame(self, transport: WSTransport, frame: WSFrame) -> None:
+        if frame.msg_type == WSMsgType.TEXT:
+            self.frames += 1
+            now = perf_counter_ns()
+            payload = frame.get_payload_as_bytes()
+            if frame.rsv1:
+                if self._fresh_inflater:
+                    self._inflater = zlib.decompressobj(-zlib.MAX_WBITS)
+                payload = self._inflater.decompress(payload + _TAIL)
+            for marker in MARKER.finditer(payload):
+                self.received(self.index, int(marker[1]), now - int(marker[2]))
+        elif frame.msg_type == WSMsgType.CLOSE:
+            self.close_code = frame.get_close_code()
+            transport.send_close(self.close_code or WSCloseCode.OK)
+            transport.disconnect()
+
+    def on_ws_disconnected(self, transport: WSTransport) -> None:
+        self.closed.set()
+
+    def send(self, seq: int, padding: int = 0) -> None:
+        """Post message `seq` exactly as the page's form would (its fields, htmx's HEADERS)."""
+        text = f"bench ~{seq}~{perf_counter_ns()}~ " + "".join(random.choices(LETTERS, k=padding))
+        frame = {**self.page.fields, "message": text, "HEADERS": self._headers}
+        payload = json.dumps(frame).encode()
+        assert self.transport is not None
+        if self._deflater is None:
+            self.transport.send(WSMsgType.TEXT, payload)
+            return
+        packed = self._deflater.compress(payload) + self._deflater.flush(zlib.Z_SYNC_FLUSH)
+        self.transport.send(WSMsgType.TEXT, packed.removesuffix(_TAIL), rsv1=True)
+
+    def close(self) -> None:
+        if self.transport is not None:
+            self.transport.disconnect()
+
+
+def _small_buffer_socket(_url: object) -> socket.socket:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    return sock
+
+
+async def open_browser(
+    index: int, page: Page, received: Received, *, stalled: bool = False
+) -> Browser:
+    """Open the page's socket (with its Origin, as a browser would); a stalled browser has a
+    small receive buffer and never reads."""
+    _, browser = await ws_connect(
+        lambda: Browser(index, page, received),
+        page.socket_url,
+        extra_headers={"Origin": page.origin, "Sec-WebSocket-Extensions": DEFLATE_OFFER},
+        socket_factory=_small_buffer_socket if stalled else None,
+        websocket_handshake_timeout=30,
+    )
+    assert isinstance(browser, Browser)
+    if stalled and browser.transport is not None:
+        browser.transport.underlying_transport.pause_reading()
+    return browser

@@ -1,0 +1,67 @@
+"""`chat bench` on the command line; the heavy parts load only when it runs."""
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from chat.bench.options import Options
+
+
+def add_bench(commands: Any, default_url: str) -> None:
+    bench = commands.add_parser(
+        "bench",
+        help="measure a running chat by driving it like many browsers",
+        description="Drives a running chat exactly like browsers do (page load, session, "
+        "WebSocket with its Origin, htmx's JSON frames) and reports what it sustains. "
+        "Load tests come from one address and send fast: run the server with "
+        "CHAT_MAX_CONNECTIONS_PER_IP and CHAT_RATE_* raised.",
+    )
+    bench.add_argument("--url", default=default_url, help=f"server (default {default_url})")
+    bench.add_argument("--room", default="bench", help="prefix of the rooms it uses")
+    bench.add_argument("--pid", type=int, help="the server's process id, to read its memory")
+    bench.add_argument(
+        "--scenarios",
+        default="memory,roundtrip,fanout,paced,stall",
+        help="comma-separated, from memory,roundtrip,fanout,paced,stall (default all)",
+    )
+    defaults = Options(url="")
+    for flag, kind, meaning in [
+        ("clients", int, "browsers in the fan-out room"),
+        ("senders", int, "how many of them send"),
+        ("duration", float, "seconds each scenario sends for"),
+        ("rate", float, "messages a second in the paced scenarios"),
+        ("window", int, "messages in flight in the flat-out fan-out"),
+        ("size", int, "characters of padding per message"),
+        ("idle", int, "idle connections for the memory scenario"),
+        ("idle_room_size", int, "idle connections per room"),
+        ("stall_clients", int, "browsers in the stall scenario's room"),
+        ("stall_rate", float, "messages a second in the stall scenario"),
+        ("stall_size", int, "characters of padding per message in the stall scenario"),
+        ("stall_duration", float, "seconds each half of the stall scenario sends for"),
+    ]:
+        default = getattr(defaults, flag)
+        bench.add_argument(
+            f"--{flag.replace('_', '-')}", type=kind, default=default, help=f"{meaning} ({default})"
+        )
+    bench.add_argument("--json", help="also write the results as JSON to this file ('-': stdout)")
+
+
+def bench(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+    try:
+        from chat.bench.report import SCENARIOS, run_bench
+    except ImportError as missing:
+        parser.error(f"chat bench needs the bench extra: pip install 'chat[bench]' ({missing})")
+    names = [n.strip() for n in args.scenarios.split(",") if n.strip()]
+    if unknown := set(names) - set(SCENARIOS):
+        parser.error(f"unknown scenarios {sorted(unknown)}; choose from {', '.join(SCENARIOS)}")
+    options = Options(
+        url=args.url.rstrip("/"),
+        room=args.room,
+        pid=args.pid,
+        **{
+            f: getattr(args, f)
+            for f in Options.__dataclass_fields__
+            if f not in {"url", "room", "pid"}
+        },
+    )
+    return run_bench(options, names, Path(args.json) if args.json else None)

@@ -1,0 +1,286 @@
+"""What `chat bench` measures: round trips, fan-out (flat out and paced), idle memory, a stall."""
+
+import asyncio
+import contextlib
+import select
+import time
+from array import array
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import psutil
+
+from chat.bench.browsers import Browser, Page, load_pages, open_browser
+from chat.bench.options import Options
+
+Progress = Callable[[str, int, int], None]  # (what, done, total)
+POLL_GONE = select.POLLHUP | select.POLLERR | getattr(select, "POLLRDHUP", 0)
+
+
+def percentile(samples: Sequence[int], q: float) -> float:
+    """The q-th percentile of nanosecond samples, in milliseconds."""
+    if not samples:
+        return float("nan")
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, int(q / 100 * len(ordered)))] / 1e6
+
+
+@dataclass
+class Crowd:
+    """Browsers in one room, counting who received which message and how late."""
+
+    pages: list[Page]
+    browsers: list[Browser] = field(default_factory=list)
+    latencies: "array[int]" = field(default_factory=lambda: array("q"))
+    counts: Counter[int] = field(default_factory=Counter)
+    complete: Callable[[int], None] = lambda seq: None
+    expected: int = 0
+    measuring: bool = False
+
+    def received(self, index: int, seq: int, latency: int) -> None:
+        if not self.measuring:
+            return
+        self.latencies.append(latency)
+        self.counts[seq] += 1
+        if self.counts[seq] == self.expected:
+            self.complete(seq)
+
+    async def open(self, progress: Progress, what: str) -> None:
+        gate = asyncio.Semaphore(64)
+        done = 0
+
+        async def one(index: int, page: Page) -> Browser:
+            nonlocal done
+            async with gate:
+                browser = await open_browser(index, page, self.received)
+            done += 1
+            progress(what, done, len(self.pages))
+            return browser
+
+        self.browsers = list(await asyncio.gather(*(one(i, p) for i, p in enumerate(self.pages))))
+        self.expected = len(self.browsers)
+
+    def close(self) -> None:
+        for browser in self.browsers:
+            browser.close()
+
+    def dropped(self) -> int:
+        return sum(b.closed.is_set() for b in self.browsers)
+
+
+async def gather_crowd(
+    options: Options, count: int, room: str, progress: Progress, *, settled: bool = True
+) -> Crowd:
+    loaded = 0
+
+    def on_loaded() -> None:
+        nonlocal loaded
+        loaded += 1
+        progress(f"loading {count} pages", loaded, count)
+
+    pages = await load_pages(f"{options.url}/rooms/{room}", count, on_loaded)
+    crowd = Crowd(pages)
+    await crowd.open(progress, f"opening {count} sockets")
+    if settled:
+        await settle([crowd])
+    return crowd
+
+
+async def settle(crowds: list[Crowd], quiet: float = 0.5, limit: float = 120) -> None:
+    """Wait until the join notices stop arriving (nobody has sent anything yet)."""
+    deadline = time.monotonic() + limit
+    before = -1
+    while time.monotonic() < deadline:
+        now = sum(b.frames for crowd in crowds for b in crowd.browsers)
+        if now == before:
+            return
+        before = now
+        await asyncio.sleep(quiet)
+
+
+async def round_trip(options: Options, progress: Progress) -> dict[str, Any]:
+    """One browser: send, wait for its own message to come back, repeat."""
+    crowd = await gather_crowd(options, 1, f"{options.room}-rt", progress)
+    back: asyncio.Future[int] | None = None
+
+    def arrived(seq: int) -> None:
+        if back is not None and not back.done():
+            back.set_result(seq)
+
+    crowd.complete, crowd.measuring = arrived, True
+    browser, seq, started = crowd.browsers[0], 0, time.perf_counter()
+    loop = asyncio.get_running_loop()
+    try:
+        while (elapsed := time.perf_counter() - started) < options.duration:
+            seq += 1
+            back = loop.create_future()
+            browser.send(seq, options.size)
+            await asyncio.wait_for(back, timeout=10)
+            progress("round trips", int(elapsed), int(options.duration))
+    except TimeoutError:
+        return {"error": f"message {seq} never came back", "count": seq - 1}
+    finally:
+        crowd.close()
+    return {
+        "count": seq,
+        "messages_per_s": seq / elapsed,
+        "p50_ms": percentile(crowd.latencies, 50),
+        "p99_ms": percentile(crowd.latencies, 99),
+    }
+
+
+async def fan_out(options: Options, progress: Progress, *, paced: bool) -> dict[str, Any]:
+    """`clients` browsers in a room; some of them send, everyone receives everything."""
+    crowd = await gather_crowd(options, options.clients, f"{options.room}-fan", progress)
+    try:
+        return await _drive(crowd, options, progress, paced=paced)
+    finally:
+        crowd.close()
+
+
+async def _drive(
+    crowd: Crowd, options: Options, progress: Progress, *, paced: bool, extra: float = 0.0
+) -> dict[str, Any]:
+    senders = crowd.browsers[: max(1, min(options.senders, len(crowd.browsers)))]
+    duration = options.duration + extra
+    window = asyncio.Semaphore(options.window)
+    done_all = asyncio.Event()
+    sent = finished = 0
+    stopped = False
+
+    def completed(seq: int) -> None:
+        nonlocal finished
+        finished += 1
+        if not paced:
+            window.release()
+        if stopped and finished == sent:
+            done_all.set()
+
+    crowd.complete, crowd.measuring = completed, True
+    started = time.perf_counter()
+    while (elapsed := time.perf_counter() - started) < duration:
+        if paced:
+            await asyncio.sleep(max(0.0, started + sent / options.rate - time.perf_counter()))
+        else:
+            await window.acquire()
+        sent += 1
+        senders[sent % len(senders)].send(sent, options.size)
+        progress("paced fan-out" if paced else "fan-out", int(elapsed), int(duration))
+    stopped = True
+    if finished == sent:
+        done_all.set()
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(done_all.wait(), timeout=10)
+    span = time.perf_counter() - started
+    delivered = len(crowd.latencies)
+    if not delivered:
+        return {
+            "error": "nothing was delivered: is the server refusing the messages (length, rate)?"
+        }
+    return {
+        "clients": crowd.expected,
+        "messages": sent,
+        "deliveries": delivered,
+        "missing": sent * crowd.expected - delivered,
+        "deliveries_per_s": delivered / span,
+        "p50_ms": percentile(crowd.latencies, 50),
+        "p99_ms": percentile(crowd.latencies, 99),
+        "dropped_clients": crowd.dropped(),
+    }
+
+
+def rss(pid: int) -> int:
+    return int(psutil.Process(pid).memory_info().rss)
+
+
+async def idle_memory(options: Options, progress: Progress) -> dict[str, Any]:
+    """Server memory per idle connection: RSS before and after `idle` open pages."""
+    if options.pid is None:
+        return {"error": "needs --pid (the server's process id) to read its memory"}
+    before = rss(options.pid)
+    crowds: list[Crowd] = []
+    for number, start in enumerate(range(0, options.idle, options.idle_room_size)):
+        size = min(options.idle_room_size, options.idle - start)
+        room = f"{options.room}-idle{number}"
+        crowds.append(await gather_crowd(options, size, room, _quiet, settled=False))
+        progress(f"{options.idle} idle connections", start + size, options.idle)
+    await settle(crowds)
+    after = rss(options.pid)
+    reached = await _reach_all(crowds, options)
+    held = sum(len(crowd.browsers) - crowd.dropped() for crowd in crowds)
+    for crowd in crowds:
+        crowd.close()
+    return {
+        "connections": options.idle,
+        "held": held,
+        "reached": reached,
+        "server_rss_mb": after / 2**20,
+        "bytes_per_connection": (after - before) / options.idle,
+    }
+
+
+async def _reach_all(crowds: list[Crowd], options: Options) -> int:
+    """Send one message in each idle room; count the browsers that receive it (in a chat,
+    all of them; an echo server returns it to its sender only)."""
+    seq = 10**9
+    for crowd in crowds:
+        seq += 1
+        crowd.measuring = True
+        crowd.browsers[0].send(seq, options.size)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        if all(sum(c.counts.values()) == c.expected for c in crowds):
+            break
+        await asyncio.sleep(0.1)
+    return sum(sum(c.counts.values()) for c in crowds)
+
+
+def _quiet(what: str, done: int, total: int) -> None:
+    return None
+
+
+async def stalled_reader(options: Options, progress: Progress) -> dict[str, Any]:
+    """The same paced load twice: without, then with one more browser that never reads.
+    Do the others notice (p99, missing messages)? Is the stalled one cut off, and when?"""
+    load = replace(
+        options,
+        clients=options.stall_clients,
+        rate=options.stall_rate,
+        size=options.stall_size,
+        duration=options.stall_duration,
+    )
+    baseline = await fan_out(load, progress, paced=True)
+    room = f"{options.room}-stall"
+    crowd = await gather_crowd(load, load.clients, room, progress)
+    [stall_page] = await load_pages(f"{options.url}/rooms/{room}", 1, lambda: None)
+    stalled = await open_browser(-1, stall_page, lambda *_: None, stalled=True)
+    assert stalled.transport is not None
+    gone = select.poll()
+    gone.register(stalled.transport.underlying_transport.get_extra_info("socket"), POLL_GONE)
+    before = rss(options.pid) if options.pid else 0
+    peak, started, cut_off = before, time.monotonic(), None
+
+    async def watch() -> None:
+        nonlocal cut_off, peak
+        while True:
+            if cut_off is None and gone.poll(0):
+                cut_off = time.monotonic() - started
+            if options.pid:
+                peak = max(peak, rss(options.pid))
+            await asyncio.sleep(0.2)
+
+    watcher = asyncio.create_task(watch())
+    try:
+        result = await _drive(crowd, load, progress, paced=True)
+    finally:
+        watcher.cancel()
+        crowd.close()
+        stalled.close()
+    result |= {"baseline_p99_ms": baseline.get("p99_ms"), "cut_off_s": cut_off}
+    if "p99_ms" in result and "p99_ms" in baseline:
+        result["p99_ratio"] = result["p99_ms"] / baseline["p99_ms"]
+    if options.pid:
+        result["server_growth_mb"] = (peak - before) / 2**20
+    return result

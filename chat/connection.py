@@ -31,6 +31,27 @@ class Direct(Protocol):
     def direct_abort(self) -> None: ...
 
 
+class Outbox:
+    """Frames written during one turn of the event loop leave at its end, one system call per
+    socket: a burst of messages costs each socket one write, not one per message (the write
+    is most of what a delivery costs)."""
+
+    __slots__ = ("dirty",)
+
+    def __init__(self) -> None:
+        self.dirty: list[Connection] = []
+
+    def add(self, connection: "Connection") -> None:
+        if not self.dirty:
+            asyncio.get_running_loop().call_soon(self.flush)
+        self.dirty.append(connection)
+
+    def flush(self) -> None:
+        dirty, self.dirty = self.dirty, []
+        for connection in dirty:
+            connection.flush()
+
+
 class Connection:
     """Frames go straight to the socket when it can take them now. Otherwise (the client is
     still being caught up, or reads slower than we write) they wait, in order, in a bounded
@@ -45,6 +66,8 @@ class Connection:
         "format",
         "limit",
         "live",
+        "out",
+        "outbox",
         "overflowed",
         "pending",
         "session",
@@ -61,6 +84,7 @@ class Connection:
         address: str,
         format: Format,
         direct: Direct | None = None,
+        outbox: Outbox | None = None,
     ) -> None:
         self.websocket = websocket
         self.session = session
@@ -68,6 +92,8 @@ class Connection:
         self.bucket = bucket
         self.address = address
         self.direct = direct
+        self.outbox = outbox or Outbox()
+        self.out: list[bytes] = []  # framed, waiting for the end of this turn of the loop
         self.limit = limit
         self.pending: deque[tuple[int, str]] = deque()
         self.floor = 0  # the newest message id the client has (or is being) sent
@@ -86,7 +112,7 @@ class Connection:
                 if message_id <= self.floor:
                     return
                 self.floor = message_id
-            direct.direct_write(framed or websocket_frame(frame))
+            self._write(framed or websocket_frame(frame))
             return
         if len(self.pending) >= self.limit:
             self._overflow()
@@ -95,10 +121,21 @@ class Connection:
         if self.live and self.writer is None:
             self.writer = asyncio.create_task(self._drain())
 
-    def go_live(self) -> None:
-        """The client is caught up: send what queued meanwhile, then send as things happen."""
+    def hold(self) -> None:
+        """Keep frames back (while a frame of this client's is handled): they leave together."""
+        self.live = False
+
+    def release(self) -> None:
+        """Send what was held (in one write when the socket takes it), then send as things
+        happen. A new connection is held until it has been caught up."""
         self.live = True
-        if self.pending and self.writer is None:
+        if not self.pending or self.writer is not None:
+            return
+        direct = self.direct
+        if direct is not None and direct.direct_ready():
+            for frame in self._take():
+                self._write(websocket_frame(frame))
+        else:
             self.writer = asyncio.create_task(self._drain())
 
     def stop(self) -> None:
@@ -113,14 +150,9 @@ class Connection:
                     await self.direct.direct_drained()
                     if not self.direct.direct_open():
                         return
-                frames = [self._fresh(*self.pending.popleft()) for _ in range(len(self.pending))]
-                if self.format.joins_frames:
-                    frames = ["".join(frames)]
-                for frame in frames:
-                    if not frame:
-                        continue
+                for frame in self._take():
                     if self.direct is not None:
-                        self.direct.direct_write(websocket_frame(frame))
+                        self._write(websocket_frame(frame))
                     else:
                         await self.websocket.send_text(frame)
         except (WebSocketDisconnect, RuntimeError, OSError):
@@ -128,6 +160,27 @@ class Connection:
         finally:
             if self.writer is asyncio.current_task():
                 self.writer = None
+
+    def _write(self, framed: bytes) -> None:
+        if not self.out:
+            self.outbox.add(self)
+        self.out.append(framed)
+
+    def flush(self) -> None:
+        """Write what this turn of the loop framed for this socket, in one system call."""
+        if not self.out:
+            return
+        data = self.out[0] if len(self.out) == 1 else b"".join(self.out)
+        self.out.clear()
+        if self.direct is not None and self.direct.direct_open():
+            self.direct.direct_write(data)
+
+    def _take(self) -> list[str]:
+        """Empty the queue: the frames still worth sending, joined when the format allows."""
+        frames = [self._fresh(*self.pending.popleft()) for _ in range(len(self.pending))]
+        if self.format.joins_frames:
+            frames = ["".join(frames)]
+        return [frame for frame in frames if frame]
 
     def _fresh(self, message_id: int, frame: str) -> str:
         """`frame`, or nothing if it carries a message the client has already been sent."""
@@ -141,6 +194,7 @@ class Connection:
         log.warning("dropping a connection in room %s: its reader fell behind", self.session.room)
         self.overflowed = True
         self.pending.clear()
+        self.out.clear()
         if self.direct is not None:
             self.direct.direct_abort()  # the reader sees the disconnect and cleans up
         else:  # no direct path: close through ASGI (a second at most), then the reader stops
@@ -150,6 +204,7 @@ class Connection:
 
     async def close(self, code: int, reason: str) -> None:
         """Close with `code`, giving up after a second (a stalled client never reads it)."""
+        self.flush()
         if self.websocket.client_state is WebSocketState.CONNECTED:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self.websocket.close(code, reason), timeout=1)

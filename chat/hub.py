@@ -10,7 +10,7 @@ from collections.abc import Callable, Coroutine
 from typing import Any
 
 from chat.broker import Broker, Event, Member
-from chat.connection import Connection
+from chat.connection import Connection, Outbox
 from chat.errors import ChatError
 from chat.formats import Format
 from chat.rooms import channel, member_names
@@ -33,6 +33,7 @@ class Hub:
         self.windows: dict[str, deque[int]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._presence: dict[str, list[Event]] = {}
+        self.outbox = Outbox()
 
     async def heartbeat_forever(self, interval: float) -> None:
         """Re-send the "online" status so pages can show "offline" when it stops arriving."""

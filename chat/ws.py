@@ -50,7 +50,14 @@ async def room_socket(
     bucket = TokenBucket(settings.rate_per_second * 2, settings.rate_burst * 2)
     direct = websocket.scope.get("extensions", {}).get(DIRECT)
     connection = Connection(
-        websocket, me, settings.send_queue_size, bucket, address, format, direct
+        websocket,
+        me,
+        settings.send_queue_size,
+        bucket,
+        address,
+        format,
+        direct,
+        services.hub.outbox,
     )
     await services.hub.attach(connection)
     reconnected = me.ever_connected
@@ -58,7 +65,7 @@ async def room_socket(
         try:
             await services.chat.join(me)
             await _catch_up(services, connection, reconnected)
-            connection.go_live()
+            connection.release()
             await _read_forever(services, connection)
         finally:
             await services.chat.leave(me)
@@ -115,17 +122,22 @@ async def _read_forever(services: Services, connection: Connection) -> None:
 
 
 async def _handle(services: Services, connection: Connection, raw: str) -> None:
+    """One command; the client's own message and the reply to it leave in one write."""
     session, format = connection.session, connection.format
     services.sessions.touch(session)
+    connection.hold()
     try:
-        connection.bucket.take()
-        command = parse_frame(raw)
-        if isinstance(command, Rename):
-            await services.chat.rename(session, command.name)
-            reply = format.named(session)
-        else:
-            reply = format.sent(session, await services.chat.post(session, command.text))
-    except ChatError as error:
-        reply = format.error(error)
-    if reply:
-        connection.push(reply)
+        try:
+            connection.bucket.take()
+            command = parse_frame(raw)
+            if isinstance(command, Rename):
+                await services.chat.rename(session, command.name)
+                reply = format.named(session)
+            else:
+                reply = format.sent(session, await services.chat.post(session, command.text))
+        except ChatError as error:
+            reply = format.error(error)
+        if reply:
+            connection.push(reply)
+    finally:
+        connection.release()

@@ -3,6 +3,7 @@
 import base64
 import contextlib
 import os
+import select
 import signal
 import socket
 import time
@@ -168,6 +169,25 @@ def _stalled_reader(server: ChatServer, room: str, session: str) -> Iterator[soc
         yield sock
     finally:
         sock.close()
+
+
+def test_a_client_that_stops_reading_is_reset_after_an_unanswered_ping(tmp_path: Path) -> None:
+    server = ChatServer(tmp_path, CHAT_PING_INTERVAL="1").start()
+    room = fresh_room()
+    try:
+        page = RawClient(server.url, room)
+        page.ws.close()
+        with _stalled_reader(server, room, page.session) as sock:
+            wait_until(lambda: _connections(server) == 1, what="the stalled client connected")
+            gone = select.poll()
+            gone.register(sock, select.POLLHUP | select.POLLERR | select.POLLRDHUP)
+            wait_until(lambda: bool(gone.poll(0)), timeout=15, what="the reset")
+            wait_until(lambda: _connections(server) == 0, what="the server to let go of it")
+            with pytest.raises(ConnectionResetError):
+                while sock.recv(65536):  # what it never read is discarded, then the reset
+                    continue
+    finally:
+        server.stop()
 
 
 def _connections(server: ChatServer) -> int:

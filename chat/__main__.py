@@ -3,7 +3,6 @@
 
 import argparse
 import logging
-import resource
 import sys
 from collections.abc import Sequence
 
@@ -14,6 +13,7 @@ from chat.client import socket_url
 from chat.config import Settings
 from chat.errors import ChatError
 from chat.inputs import room_name
+from chat.limits import raise_open_files_limit
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -97,13 +97,6 @@ def serve_forever(settings: Settings, host: str, port: int, workers: int = 1) ->
         timeout_graceful_shutdown=5,
     )
     return 0
-
-
-def raise_open_files_limit() -> None:
-    """Each connection is a file descriptor: allow as many as the system lets this process."""
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if soft < hard:
-        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 
 
 if __name__ == "__main__":

@@ -83,8 +83,8 @@ class Connection:
         bucket: TokenBucket,
         address: str,
         format: Format,
-        direct: Direct | None = None,
-        outbox: Outbox | None = None,
+        direct: Direct | None,
+        outbox: Outbox,
     ) -> None:
         self.websocket = websocket
         self.session = session
@@ -92,7 +92,7 @@ class Connection:
         self.bucket = bucket
         self.address = address
         self.direct = direct
-        self.outbox = outbox or Outbox()
+        self.outbox = outbox
         self.out: list[bytes] = []  # framed, waiting for the end of this turn of the loop
         self.limit = limit
         self.pending: deque[tuple[int, str]] = deque()

@@ -24,7 +24,7 @@ PRESENCE_GATHERING = 0.5  # seconds a room's presence changes wait to go out tog
 class Hub:
     """Subscribes once per room to the broker and renders each event once per format."""
 
-    def __init__(self, broker: Broker, history_size: int, store: Store | None = None) -> None:
+    def __init__(self, broker: Broker, history_size: int, store: Store) -> None:
         self.broker = broker
         self.store = store
         self.history_size = history_size
@@ -89,8 +89,6 @@ class Hub:
         task.add_done_callback(self._tasks.discard)
 
     async def _resync(self, room: str) -> None:
-        if self.store is None:
-            return
         try:
             recent = await self.store.recent(room, self.history_size)
         except ChatError:

@@ -1,5 +1,6 @@
-"""Rate limits: a token bucket per session and per connection."""
+"""Limits: a token bucket per session and per connection; the process's open-files limit."""
 
+import resource
 import time
 
 from chat.errors import ChatError
@@ -34,3 +35,10 @@ class TokenBucket:
                 f"(bursts of {self.burst}). Wait a moment and send again."
             )
         self.tokens -= 1
+
+
+def raise_open_files_limit() -> None:
+    """Each connection is a file descriptor: allow as many as the system lets this process."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))

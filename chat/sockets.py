@@ -48,18 +48,12 @@ class ChatWebSocketProtocol(WebSocketsSansIOProtocol):
         if self.response.status_code == 101:  # the app gets the scope only when upgrading
             self.scope["extensions"][DIRECT] = self  # type: ignore[assignment]
 
-    def direct_ready(self) -> bool:
-        """Open, and not holding back data for a slow reader (below the high-water mark)."""
-        return (
-            self.handshake_complete
-            and not self.close_sent
-            and not self.disconnected
-            and self.writable.is_set()
-            and not self.transport.is_closing()
-        )
-
     def direct_open(self) -> bool:
         return self.handshake_complete and not self.close_sent and not self.disconnected
+
+    def direct_ready(self) -> bool:
+        """Open, and not holding back data for a slow reader (below the high-water mark)."""
+        return self.direct_open() and self.writable.is_set() and not self.transport.is_closing()
 
     def direct_write(self, frame: bytes) -> None:
         """Write a frame made by `websocket_frame` (call only when `direct_ready()`)."""

@@ -32,6 +32,7 @@ async def room_socket(
     services: Services = websocket.app.state.services
     settings = services.settings
     wants_json = JSON_SUBPROTOCOL in websocket.scope.get("subprotocols", ())
+    subprotocol = JSON_SUBPROTOCOL if wants_json else None
     format = services.json if wants_json else services.html
     address = websocket.client.host if websocket.client else ""
     try:
@@ -43,9 +44,9 @@ async def room_socket(
             session = (await services.chat.open_session(room, name, cursor=0)).id
         me = await services.sessions.get(session, room)
     except ChatError as error:
-        await _refuse(websocket, format, error, JSON_SUBPROTOCOL if wants_json else None)
+        await _refuse(websocket, format, error, subprotocol)
         return
-    await websocket.accept(subprotocol=JSON_SUBPROTOCOL if wants_json else None)
+    await websocket.accept(subprotocol=subprotocol)
     # Frames of any kind, valid or not, are limited per connection (twice the message rate).
     bucket = TokenBucket(settings.rate_per_second * 2, settings.rate_burst * 2)
     direct = websocket.scope.get("extensions", {}).get(DIRECT)

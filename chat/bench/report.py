@@ -11,7 +11,6 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from chat.__main__ import raise_open_files_limit
 from chat.bench.options import Options
 from chat.bench.scenarios import (
     fan_out,
@@ -19,6 +18,7 @@ from chat.bench.scenarios import (
     round_trip,
     stalled_reader,
 )
+from chat.limits import raise_open_files_limit
 
 Scenario = Callable[[Options, Callable[[str, int, int], None]], Awaitable[dict[str, Any]]]
 SCENARIOS: dict[str, Scenario] = {

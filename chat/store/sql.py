@@ -1,5 +1,5 @@
 """The SQL store for servers: SQLAlchemy async Core over asyncpg (PostgreSQL), or any other
-async driver SQLAlchemy knows (`sqlite+aiosqlite://` included)."""
+async driver SQLAlchemy knows, given its URL (`driver+dialect://`) and the driver installed."""
 
 from datetime import UTC
 from secrets import token_urlsafe

@@ -157,7 +157,7 @@ class SQLiteStore:
             raise StoreUnavailable(problem) from exc
 
     async def ping(self) -> None:
-        self._run(SECRET, "The database is not answering.")
+        self._run(SECRET, _AWAY)
 
     async def add(self, message: NewMessage) -> Message:
         values = {c.name: getattr(message, c.name) for c in COLUMNS}
@@ -180,8 +180,8 @@ class SQLiteStore:
         return [_message(row) for row in rows]
 
     async def secret(self) -> str:
-        self._run(NEW_SECRET, "The database is not answering.", value=token_urlsafe(32))
-        [(value,)] = self._run(SECRET, "The database is not answering.")
+        self._run(NEW_SECRET, _AWAY, value=token_urlsafe(32))
+        [(value,)] = self._run(SECRET, _AWAY)
         return str(value)
 
     async def save_session(self, record: SessionRecord) -> None:
@@ -195,7 +195,7 @@ class SQLiteStore:
         )
 
     async def load_session(self, key: str) -> SessionRecord | None:
-        rows = self._run(LOAD_SESSION, "The database is not answering.", key=key)
+        rows = self._run(LOAD_SESSION, _AWAY, key=key)
         if not rows:
             return None
         key, room, name, browser, seq = rows[0]
@@ -203,3 +203,4 @@ class SQLiteStore:
 
 
 _UNREADABLE = "The message history cannot be read right now."
+_AWAY = "The database is not answering."

@@ -21,6 +21,10 @@ from tests.html import first, messages, one
 from tests.proxy import FlakyProxy
 from tests.servers import ChatServer, PostgresServer, http_ok, wait_until
 
+# htmx retries with full jitter, up to 2^min(retry, 6) seconds apart: after an outage of ten
+# seconds or so, its next try may be 30 s away, so wait past that for the page to come back.
+RECONNECT_WAIT = 70_000
+
 FAST = {"CHAT_RATE_PER_SECOND": "1000", "CHAT_RATE_BURST": "1000"}
 
 
@@ -62,7 +66,7 @@ def test_a_dropped_network_resynchronises_the_page_exactly_once(
         page.page.wait_for_function(
             "() => [...document.querySelectorAll('#messages li .text')]"
             ".some(e => e.textContent === 'typed while offline')",
-            timeout=30_000,
+            timeout=RECONNECT_WAIT,
         )
         assert status_label(page) == "online"
         expected = ["before the drop", "missed 1", "missed 2", "missed 3", "typed while offline"]

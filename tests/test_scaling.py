@@ -15,6 +15,10 @@ from tests.html import messages, one, parse
 from tests.proxy import FlakyProxy
 from tests.servers import ChatServer, PostgresServer, RedisServer, http_ok, wait_until
 
+# htmx retries with full jitter, up to 2^min(retry, 6) seconds apart: after an outage of ten
+# seconds or so, its next try may be 30 s away, so wait past that for the page to come back.
+RECONNECT_WAIT = 70_000
+
 pytestmark = [pytest.mark.redis, pytest.mark.postgres]
 
 
@@ -95,7 +99,7 @@ def test_a_page_moved_to_another_process_keeps_its_session(
         page.page.wait_for_function(
             "() => [...document.querySelectorAll('#messages li .text')]"
             ".some(e => e.textContent === 'while it moved')",
-            timeout=30_000,
+            timeout=RECONNECT_WAIT,
         )
         page.wait_online()
         page.send("three")

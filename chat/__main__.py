@@ -3,6 +3,7 @@
 
 import argparse
 import logging
+import os
 import sys
 from collections.abc import Sequence
 
@@ -32,6 +33,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     serve.add_argument(
         "--workers", type=int, default=1, help="processes sharing the port (needs Redis)"
     )
+    serve.add_argument(
+        "--forwarded-allow-ips",
+        default=settings.forwarded_allow_ips,
+        help="comma-separated addresses or networks of the reverse proxies to trust for "
+        "X-Forwarded-Proto and X-Forwarded-For ('*': any; default "
+        f"{settings.forwarded_allow_ips})",
+    )
     default_url = f"http://127.0.0.1:{settings.port}"
     client = commands.add_parser("client", help="chat in a room from this terminal")
     client.add_argument("room", nargs="?", default="lobby", help="room to join (default lobby)")
@@ -51,6 +59,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "serve":
         if args.workers > 1 and settings.broker_url.startswith("memory"):
             parser.error("--workers above 1 needs a shared broker: set CHAT_BROKER_URL=redis://…")
+        # Workers build their app from the environment: they must see the same setting.
+        os.environ["CHAT_FORWARDED_ALLOW_IPS"] = args.forwarded_allow_ips
+        settings.forwarded_allow_ips = args.forwarded_allow_ips
         return serve_forever(settings, args.host, args.port, args.workers)
     try:
         room = room_name(args.room)
@@ -95,6 +106,8 @@ def serve_forever(settings: Settings, host: str, port: int, workers: int = 1) ->
         ws_ping_timeout=settings.ping_interval,
         log_level=settings.log_level,
         timeout_graceful_shutdown=5,
+        proxy_headers=True,  # uvicorn's own: scheme and client address from trusted proxies
+        forwarded_allow_ips=settings.forwarded_allow_ips,
     )
     return 0
 

@@ -27,6 +27,10 @@ class Settings(BaseSettings):
     secret_key: str = ""
     presence_timeout: float = Field(default=15.0, gt=0)
     ping_interval: float = Field(default=10.0, gt=0)
+    forwarded_allow_ips: str = "127.0.0.1,::1"
+    max_header_size: int = Field(default=16_384, ge=1024)
+    header_timeout: float = Field(default=10.0, gt=0)
+    session_expiry: float = Field(default=7 * 86400.0, gt=0)
 
     @property
     def ws_max_size(self) -> int:

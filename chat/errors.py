@@ -45,6 +45,7 @@ class TooManyConnections(ChatError):
 
     status = HTTPStatus.TOO_MANY_REQUESTS
     code = "too_many_connections"
+    close_code = 1013  # temporary: pages retry later by themselves
 
 
 class NameTaken(ChatError):

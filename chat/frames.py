@@ -28,7 +28,7 @@ def parse_frame(raw: str) -> SendMessage | Rename:
     """Turn one text frame into a command, or raise `InvalidInput` saying what was wrong."""
     try:
         data = json.loads(raw)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested deeper than Python recurses
         raise InvalidInput(
             'That frame was not JSON; send an object such as {"message": "hi"}.',
             code="invalid_json",

@@ -1,5 +1,6 @@
 """Security headers (a strict CSP with a per-response style nonce) and Origin checks."""
 
+import logging
 import secrets
 from collections.abc import Iterable
 from urllib.parse import urlsplit
@@ -9,6 +10,8 @@ from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from chat.errors import Forbidden
+
+log = logging.getLogger(__name__)
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self' 'nonce-{nonce}'; "
@@ -52,8 +55,24 @@ class SecurityHeaders:
 
 
 def own_origin(connection: HTTPConnection) -> str:
+    """Scheme (after uvicorn's trusted-proxy handling) and Host, as the page's origin."""
     scheme = {"ws": "http", "wss": "https"}.get(connection.url.scheme, connection.url.scheme)
     return f"{scheme}://{Headers(scope=connection.scope).get('host', '')}"
+
+
+def same_origin(origin: str, own: str) -> bool:
+    """`origin` is ours. A Host without a port (nginx's `Host $host`) names the host but not
+    the public port, so then any port of the same scheme and host name is ours (cookies do not
+    tell ports apart either)."""
+    if origin == own:
+        return True
+    theirs, ours = urlsplit(origin), urlsplit(own)
+    if ours.port is not None or ":" in ours.netloc.rsplit("]", 1)[-1]:
+        return False
+    return bool(ours.hostname) and (theirs.scheme, theirs.hostname) == (
+        ours.scheme,
+        ours.hostname,
+    )
 
 
 def check_origin(connection: HTTPConnection, allowed: Iterable[str]) -> None:
@@ -67,5 +86,23 @@ def check_origin(connection: HTTPConnection, allowed: Iterable[str]) -> None:
         origin = f"{parts.scheme}://{parts.netloc}"
     if origin is None:
         return
-    if origin != own_origin(connection) and origin not in set(allowed):
-        raise Forbidden("Cross-site requests are not accepted.", code="bad_origin")
+    own = own_origin(connection)
+    if same_origin(origin, own) or origin in set(allowed):
+        return
+    client = connection.client.host if connection.client else "?"
+    log.warning(
+        "refused a request to %s from origin %s: expected %s (scheme from %s, host from the "
+        "Host header; client %s). Behind a proxy, trust it with CHAT_FORWARDED_ALLOW_IPS and "
+        "pass Host and X-Forwarded-Proto; other sites' pages go in CHAT_ALLOWED_ORIGINS.",
+        connection.url.path,
+        origin,
+        own,
+        "X-Forwarded-Proto" if "x-forwarded-proto" in connection.headers else "the connection",
+        client,
+    )
+    raise Forbidden(
+        f"This page's address ({origin}) is not the address the chat server knows itself by "
+        f"({own}), so it refused the request. If you run this chat, see the server log and "
+        "'Deploying' in the README; otherwise tell whoever runs it.",
+        code="bad_origin",
+    )

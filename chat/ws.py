@@ -38,7 +38,10 @@ async def room_socket(
     try:
         check_origin(websocket, settings.allowed_origins)
         if services.hub.per_address[address] >= settings.max_connections_per_ip:
-            raise TooManyConnections("Too many open chat pages from your address; close some.")
+            raise TooManyConnections(
+                "Too many chat pages are open from your address. Close some: this page "
+                "connects by itself when there is room."
+            )
         room = room_name(room)
         if wants_json and not session:
             session = (await services.chat.open_session(room, name, cursor=0)).id

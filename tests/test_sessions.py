@@ -76,7 +76,7 @@ def test_connections_per_address_are_limited(tmp_path: Path) -> None:
         with connect(client, open_room(client)), connect(client, open_room(client)):
             with connect(client, open_room(client)) as third:
                 assert "Too many" in one(third.receive_text(), "#composer-error").get_text()
-                assert third.receive()["code"] == 1008
+                assert third.receive()["code"] == 1013  # temporary: pages retry later
         with connect(client, open_room(client)) as again:
             send(again, "room again")
             assert messages(receive_until(again, "li[data-n]")) == [(1, "room again")]

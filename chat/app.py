@@ -27,6 +27,7 @@ from chat.security import SecurityHeaders
 from chat.services import Services
 from chat.sessions import Sessions
 from chat.store import open_store
+from chat.supervise import supervised
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +45,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         await store.start()
         await broker.start()
         secret = settings.secret_key or await store.secret()
-        sessions = Sessions(store, secret, settings.session_ttl, settings.max_sessions)
+        sessions = Sessions(
+            store, secret, settings.session_ttl, settings.max_sessions, settings.session_expiry
+        )
         hub = Hub(broker, settings.history_size, store)
         app.state.services = Services(
             settings=settings,
@@ -58,9 +61,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             json=JsonFormat(),
         )
         broker.on_resync = hub.resync_soon
+        app.state.services.chat.on_unpublished = hub.resync_room
+        services = app.state.services
         chores = [
-            asyncio.create_task(hub.heartbeat_forever(settings.heartbeat)),
-            asyncio.create_task(_presence_forever(app.state.services)),
+            asyncio.create_task(
+                supervised("the heartbeat", lambda: hub.heartbeat_forever(settings.heartbeat))
+            ),
+            asyncio.create_task(supervised("presence upkeep", lambda: _presence_forever(services))),
+            asyncio.create_task(supervised("session upkeep", lambda: _sessions_forever(services))),
         ]
         # Start-up objects (modules, templates, the app) live as long as the process: keep
         # them out of every full collection (with 1,000 connections that takes ~40% of it).
@@ -94,6 +102,18 @@ async def _presence_forever(services: Services) -> None:
             await services.chat.sweep()
         except Exception:  # the broker is away: try again next round
             log.warning("presence upkeep failed", exc_info=True)
+
+
+async def _sessions_forever(services: Services) -> None:
+    """Keep connected sessions fresh in the store and delete the ones nobody uses any more."""
+    settings = services.settings
+    interval = min(settings.session_ttl, settings.session_expiry, 600) / 4
+    while True:
+        await asyncio.sleep(interval)
+        try:
+            await services.sessions.upkeep(services.hub.connected_keys())
+        except ChatError:  # the database is away: try again next round
+            log.warning("session upkeep failed: the database is not answering")
 
 
 def _error_pages(app: FastAPI, renderer: Renderer) -> None:

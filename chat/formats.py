@@ -4,7 +4,6 @@ Each event is turned into a frame once per format, never once per recipient.
 """
 
 import json
-from collections import OrderedDict
 from typing import Any, Protocol
 
 from chat.broker import Event
@@ -15,7 +14,6 @@ from chat.store import Message
 
 ROOM = "room.html"
 JSON_SUBPROTOCOL = "chat.v1.json"
-COMPOSERS_KEPT = 4096  # rendered composers kept, one per recently active session
 
 
 class Format(Protocol):
@@ -56,7 +54,6 @@ class HtmlFormat:
         self.renderer = renderer
         self.max_length = max_length
         self._status = renderer.block(ROOM, "status", status_state="online", oob=True)
-        self._composers: OrderedDict[str, str] = OrderedDict()
 
     def messages(self, room: str, messages: list[Message], *, replace: bool) -> str:
         if not (messages or replace):
@@ -78,22 +75,16 @@ class HtmlFormat:
         return ""
 
     def sent(self, session: Session, message: Message) -> str:
-        """The sender's composer again, empty and focused (htmx does not reset the form); the
-        same for every message of a session, so rendered once."""
-        frame = self._composers.get(session.id)
-        if frame is None:
-            frame = self.renderer.block(
-                ROOM,
-                "composer",
-                room=session.room,
-                session=session,
-                oob="true",
-                max_length=self.max_length,
-            )
-            self._composers[session.id] = frame
-            if len(self._composers) > COMPOSERS_KEPT:
-                self._composers.popitem(last=False)
-        return frame
+        """The sender's composer again, empty and focused (htmx does not reset the form), with
+        the number of the next draft."""
+        return self.renderer.block(
+            ROOM,
+            "composer",
+            room=session.room,
+            session=session,
+            oob="true",
+            max_length=self.max_length,
+        )
 
     def named(self, session: Session) -> str:
         return ""  # pages rename with a form over HTTP

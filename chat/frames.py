@@ -6,15 +6,18 @@ from dataclasses import dataclass
 from chat.errors import InvalidInput
 
 # htmx's ws extension adds HEADERS; the composer carries the page's session id.
-_KNOWN = {"type", "message", "session", "HEADERS"}
+_KNOWN = {"type", "message", "session", "n", "HEADERS"}
+_LARGEST_NUMBER = 2**31 - 1
 _KNOWN_RENAME = {"type", "name"}
 
 
 @dataclass(frozen=True, slots=True)
 class SendMessage:
-    """A request to post `text` (validated later by the domain)."""
+    """A request to post `text` (validated later by the domain), the draft's number `n` if the
+    client gave one (a draft sent twice is stored once)."""
 
     text: object
+    n: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,4 +59,17 @@ def parse_frame(raw: str) -> SendMessage | Rename:
         raise InvalidInput('The "message" field is missing.', code="missing_field")
     if "HEADERS" in data and not isinstance(data["HEADERS"], dict):
         raise InvalidInput("HEADERS must be an object.", code="invalid_type")
-    return SendMessage(text=data["message"])
+    return SendMessage(text=data["message"], n=draft_number(data.get("n")))
+
+
+def draft_number(value: object) -> int | None:
+    """The number a composer gave its draft: a positive integer, or a string of one (forms)."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) < 11:
+        value = int(value)
+    if isinstance(value, int) and not isinstance(value, bool) and 0 < value <= _LARGEST_NUMBER:
+        return value
+    raise InvalidInput(
+        '"n" is the number of your next message: a positive whole number.', code="invalid_type"
+    )

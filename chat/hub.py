@@ -13,6 +13,7 @@ from chat.broker import Broker, Event, Member
 from chat.connection import Connection, Outbox
 from chat.errors import ChatError
 from chat.formats import Format
+from chat.ordering import RoomOrder
 from chat.rooms import channel, member_names
 from chat.sockets import websocket_frame
 from chat.store import Message, Store
@@ -33,6 +34,7 @@ class Hub:
         self.windows: dict[str, deque[int]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._presence: dict[str, list[Event]] = {}
+        self.orders: dict[str, RoomOrder] = {}
         self.outbox = Outbox()
 
     async def heartbeat_forever(self, interval: float) -> None:
@@ -47,6 +49,9 @@ class Hub:
         self.rooms[room].add(connection)
         self.per_address[connection.address] += 1
         if first:
+            self.orders[room] = RoomOrder(
+                self._send_message, lambda after: self.store.after(room, after, self.history_size)
+            )
             await self.broker.subscribe(channel(room), self.deliver)
 
     async def detach(self, connection: Connection) -> None:
@@ -61,12 +66,16 @@ class Hub:
         if not connections:
             del self.rooms[room]
             self.windows.pop(room, None)
+            if order := self.orders.pop(room, None):
+                order.close()
             await self.broker.unsubscribe(channel(room), self.deliver)
 
     def remember(self, room: str, history: list[Message]) -> None:
         """Seed the ids of the messages pages of `room` show, so pushes can drop the oldest."""
         if room in self.rooms and room not in self.windows:
             self.windows[room] = deque((m.id for m in history), maxlen=self.history_size)
+            if history and (order := self.orders.get(room)) and order.last is None:
+                order.seen(history[-1].id)
 
     def online(self) -> dict[str, list[Member]]:
         """The people connected to this process, by room."""
@@ -77,6 +86,10 @@ class Hub:
             ]
             for room, connections in self.rooms.items()
         }
+
+    def connected_keys(self) -> list[str]:
+        """The public keys of the sessions connected to this process."""
+        return list({c.session.key for cs in self.rooms.values() for c in cs})
 
     def resync_soon(self) -> None:
         """The broker may have missed events: re-send every local page its room's history."""
@@ -96,21 +109,39 @@ class Hub:
             return
         if recent:
             self._broadcast([room], lambda f: f.messages(room, recent, replace=True), recent[-1].id)
+            if order := self.orders.get(room):
+                order.seen(recent[-1].id)
 
     def counts(self) -> dict[str, int]:
         return {room: len(connections) for room, connections in sorted(self.rooms.items())}
 
     def deliver(self, event: Event) -> None:
-        """Broker handler: turn the event into a frame once per format, queue it for everyone."""
-        room = event["room"]
-        if room not in self.rooms:
-            return
-        if event["type"] == "message":
-            message = Message.from_json(event["message"])
-            evicted = self._evict(message)
-            self._broadcast([room], lambda f: f.message(message, evicted), message.id)
-        else:
+        """Broker handler: turn the event into a frame once per format, queue it for everyone.
+        An event that cannot be delivered is logged and skipped; the next ones still go out."""
+        try:
+            room = event["room"]
+            if room not in self.rooms:
+                return
+            if event["type"] == "message":
+                self.orders[room].receive(Message.from_json(event["message"]))
+                return
+            if event["type"] == "rename":
+                for connection in self.rooms[room]:
+                    if connection.session.key == event["key"]:
+                        connection.session.name = event["name"]  # renamed via another process
             self._gather_presence(room, event)
+        except Exception:
+            log.exception("could not deliver an event (skipped): %.300r", event)
+
+    def _send_message(self, message: Message) -> None:
+        """A room's next message, in store order."""
+        evicted = self._evict(message)
+        self._broadcast([message.room], lambda f: f.message(message, evicted), message.id)
+
+    def resync_room(self, room: str) -> None:
+        """Re-send local pages of `room` its history (a message was stored but not published)."""
+        if room in self.rooms:
+            self._start(self._resync, room)
 
     def _gather_presence(self, room: str, event: Event) -> None:
         """Presence goes out a moment later, every change of that moment together with the
@@ -141,7 +172,11 @@ class Hub:
             for connection in list(self.rooms.get(room, ())):
                 frames = made.get(id(connection.format))
                 if frames is None:
-                    rendered = render(connection.format)
+                    try:
+                        rendered = render(connection.format)
+                    except Exception:  # a bug or a template error: the other formats still go
+                        log.exception("could not render for %s", type(connection.format).__name__)
+                        rendered = ""
                     texts = [rendered] if isinstance(rendered, str) else rendered
                     frames = [(text, websocket_frame(text)) for text in texts if text]
                     made[id(connection.format)] = frames

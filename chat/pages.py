@@ -8,6 +8,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 
 from chat.errors import ChatError
 from chat.formats import ROOM, message_json
+from chat.frames import draft_number
 from chat.inputs import room_name
 from chat.security import check_origin
 from chat.services import Services
@@ -56,12 +57,13 @@ async def post_message(
     room: str,
     session: Annotated[str, Form()] = "",
     message: Annotated[str, Form()] = "",
+    n: Annotated[str, Form()] = "",
 ) -> Response:
     services = services_of(request)
     check_origin(request, services.settings.allowed_origins)
     me = await services.sessions.get(session, room_name(room))
     try:
-        await services.chat.post(me, message)
+        await services.chat.post(me, message, draft_number(n))
     except ChatError as error:
         return await _render_room(
             request, me, status=error.status, error=error.message, draft=message

@@ -1,17 +1,22 @@
 """The domain: validate, number, store, then publish. No HTML and no sockets here."""
 
+import asyncio
 import contextlib
 import dataclasses
+import logging
 import secrets
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 from chat import inputs
 from chat.broker import Broker, Event, Member
 from chat.config import Settings
-from chat.errors import InvalidInput, NameTaken
+from chat.errors import ChatError, InvalidInput, NameTaken
 from chat.limits import TokenBucket
 from chat.sessions import Session, Sessions, new_name
 from chat.store import Message, NewMessage, Store
+
+log = logging.getLogger(__name__)
 
 
 def channel(room: str) -> str:
@@ -34,6 +39,8 @@ class Chat:
         self.broker = broker
         self.sessions = sessions
         self.settings = settings
+        self.on_unpublished: Callable[[str], None] | None = None  # resync local pages of a room
+        self._retries: set[asyncio.Task[None]] = set()
 
     async def open_session(
         self, room: str, wanted_name: str | None, cursor: int, browser: str = ""
@@ -46,35 +53,75 @@ class Chat:
                 name = await self._free_name(room, inputs.display_name(wanted_name), "", browser)
         return self.sessions.issue(room, name, browser, cursor)
 
-    async def post(self, session: Session, text: object) -> Message:
-        """Store the next message of `session`, then publish it; raises a `ChatError` if refused."""
+    async def post(self, session: Session, text: object, n: int | None = None) -> Message:
+        """Store the next message of `session`, then publish it; raises a `ChatError` if refused.
+
+        `n` is the number the page gave this draft: a draft that arrives again (the answer to
+        the first try was lost) is recognised and not stored twice.
+        """
         clean = inputs.message_text(text, self.settings.max_message_length)
+        if n is not None and n <= session.seq:
+            stored = await self.store.numbered(session.key, n)
+            if stored is not None and stored.text == clean:
+                return stored
         if session.bucket is None:
             session.bucket = TokenBucket(self.settings.rate_per_second, self.settings.rate_burst)
         session.bucket.take()
-        async with self.broker.ordered(channel(session.room)):
-            draft = NewMessage(
-                room=session.room,
-                author=session.name,
-                author_key=session.key,
-                n=session.seq + 1,
-                text=clean,
-                created_at=datetime.now(UTC),
-            )
+        number = session.seq = session.seq + 1  # taken now: a concurrent post gets the next one
+        draft = NewMessage(
+            room=session.room,
+            author=session.name,
+            author_key=session.key,
+            n=number,
+            text=clean,
+            created_at=datetime.now(UTC),
+        )
+        try:
             message = await self.store.add(draft)
-            session.seq = message.n
-            event = {"type": "message", "room": session.room, "message": message.to_json()}
-            await self.broker.publish(channel(session.room), event)
+        except BaseException:
+            if session.seq == number:
+                session.seq = number - 1
+            raise
+        await self._publish(message)
         return message
 
+    async def _publish(self, message: Message) -> None:
+        """A stored message is a sent message: if publishing fails, local pages are resynced
+        now and the event is published again until it goes through (receivers put it in its
+        place or drop it if they already have it)."""
+        event = {"type": "message", "room": message.room, "message": message.to_json()}
+        try:
+            await self.broker.publish(channel(message.room), event)
+        except Exception:
+            log.warning("message %s was stored but not published: retrying", message.id)
+            if self.on_unpublished is not None:
+                self.on_unpublished(message.room)
+            task = asyncio.create_task(self._publish_later(event))
+            self._retries.add(task)
+            task.add_done_callback(self._retries.discard)
+
+    async def _publish_later(self, event: Event) -> None:
+        delay = 0.2
+        while True:
+            await asyncio.sleep(delay)
+            try:
+                await self.broker.publish(channel(event["room"]), event)
+                return
+            except Exception:
+                delay = min(delay * 2, 10.0)
+
     async def rename(self, session: Session, wanted: object) -> None:
-        """Change the display name of `session`; it must be free among people online in the room."""
+        """Change the display name of `session`; it must be free among people online in the room.
+        Its pages may be held by another process: the published event renames them there."""
         name = await self._free_name(
             session.room, inputs.display_name(wanted), session.key, session.browser
         )
         await self.store.save_session(dataclasses.replace(session.record(), name=name))
         old, session.name = session.name, name
-        if old != name and session.connections:
+        if old == name:
+            return
+        online = any(m.key == session.key for m in await self.broker.members(session.room))
+        if online:
             await self.broker.join(session.room, self._member(session))
             await self._announce(session.room, "rename", name, session.key, old)
 
@@ -89,7 +136,11 @@ class Chat:
         """A connection closed; the last one of a session makes the person leave."""
         session.connections -= 1
         self.sessions.touch(session)
-        if session.connections == 0 and await self.broker.leave(session.room, session.key):
+        if session.connections:
+            return
+        with contextlib.suppress(ChatError):  # the database is away: upkeep marks it later
+            await self.sessions.left(session)
+        if await self.broker.leave(session.room, session.key):
             await self._announce(session.room, "leave", session.name, session.key)
 
     async def sweep(self) -> None:

@@ -2,7 +2,9 @@
 
 A page load costs nothing to keep: its session id is a signed token (room, public key, name,
 browser, the last message the page shows). A session is written to the store when it is first
-used, so it survives restarts and is shared by every process; unused pages simply expire.
+used, so it survives restarts and is shared by every process; unused pages simply expire. A
+used session expires too once nobody has used it for `expiry` seconds (one that never stored
+a message: after `ttl`), and its row is deleted.
 """
 
 import secrets
@@ -48,9 +50,12 @@ class Session:
 class Sessions:
     """Issues and verifies session ids; keeps used sessions in a bounded cache over the store."""
 
-    def __init__(self, store: Store, secret: str, ttl: float, limit: int) -> None:
+    def __init__(
+        self, store: Store, secret: str, ttl: float, limit: int, expiry: float = 7 * 86400
+    ) -> None:
         self.store = store
         self.ttl = ttl
+        self.expiry = expiry
         self.limit = limit
         self.signer = URLSafeTimedSerializer(secret, salt="chat.session")
         self._cache: OrderedDict[str, Session] = OrderedDict()
@@ -91,15 +96,36 @@ class Sessions:
             browser=payload["b"],
             cursor=int(payload["c"]),
         )
+        now = time.time()
+        idle_limit = self.expiry if record is None or record.seq else min(self.ttl, self.expiry)
+        if record is not None and now - record.seen_at > idle_limit:
+            self._cache.pop(session.key, None)
+            raise Forbidden(EXPIRED, code="expired_session")
         if record is not None:
             session.name, session.seq, session.ever_connected = record.name, record.seq, True
-        elif time.time() - issued > self.ttl:
+            await self.store.touch_sessions([session.key])
+        elif now - issued > self.ttl or (cached is not None and cached.ever_connected):
+            self._cache.pop(session.key, None)  # unused too long, or used and since deleted
             raise Forbidden(EXPIRED, code="expired_session")
         else:
             await self.store.save_session(session.record())
         self._cache[session.key] = session
         self._evict()
         return session
+
+    async def left(self, session: Session) -> None:
+        """Its last connection closed: idle time counts from now."""
+        self.touch(session)
+        await self.store.touch_sessions([session.key])
+
+    async def upkeep(self, connected: list[str]) -> int:
+        """Mark connected sessions seen; delete expired ones; return how many were deleted."""
+        if connected:
+            await self.store.touch_sessions(connected)
+        now = time.time()
+        return await self.store.prune_sessions(
+            idle_before=now - self.expiry, empty_before=now - min(self.ttl, self.expiry)
+        )
 
     def touch(self, session: Session) -> None:
         session.last_seen = time.monotonic()

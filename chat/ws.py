@@ -138,7 +138,8 @@ async def _handle(services: Services, connection: Connection, raw: str) -> None:
                 await services.chat.rename(session, command.name)
                 reply = format.named(session)
             else:
-                reply = format.sent(session, await services.chat.post(session, command.text))
+                message = await services.chat.post(session, command.text, command.n)
+                reply = format.sent(session, message)
         except ChatError as error:
             reply = format.error(error)
         if reply:

@@ -1,5 +1,8 @@
 """One contract, every backend: the same cases run over SQLite and a real PostgreSQL."""
 
+import asyncio
+import dataclasses
+import time
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -8,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from chat.errors import StoreUnavailable
-from chat.store import NewMessage, Store, open_store
+from chat.store import NewMessage, SessionRecord, Store, open_store
 from tests.servers import PostgresServer
 
 pytestmark = pytest.mark.anyio
@@ -93,3 +96,56 @@ async def test_an_unreachable_database_is_a_clear_error() -> None:
     with pytest.raises(StoreUnavailable):
         await broken.start()
     await broken.close()
+
+
+async def test_each_message_names_the_rooms_previous_one(store: Store) -> None:
+    room, other = a_room(), a_room()
+    first = await store.add(draft(room, 1, "one"))
+    elsewhere = await store.add(draft(other, 1, "elsewhere"))
+    second = await store.add(draft(room, 2, "two"))
+    assert (first.prev, second.prev, elsewhere.prev) == (0, first.id, 0)
+
+
+async def test_concurrent_adds_to_one_room_form_one_chain(store_url: str) -> None:
+    """Two stores (two processes) writing one room at once: every message's `prev` is the one
+    before it in id order, so receivers can always put the room back in order."""
+    stores = [open_store(store_url), open_store(store_url)]
+    for opened in stores:
+        await opened.start()
+    room = a_room()
+    try:
+        added = await asyncio.gather(
+            *(stores[i % 2].add(draft(room, i + 1, f"m{i}")) for i in range(40))
+        )
+    finally:
+        for opened in stores:
+            await opened.close()
+    chain = sorted(added, key=lambda m: m.id)
+    assert [m.prev for m in chain] == [0, *[m.id for m in chain[:-1]]]
+
+
+async def test_numbered_finds_a_sessions_message_by_its_number(store: Store) -> None:
+    room, key = a_room(), uuid.uuid4().hex[:12]
+    stored = await store.add(dataclasses.replace(draft(room, 7, "seven"), author_key=key))
+    assert await store.numbered(key, 7) == dataclasses.replace(stored, prev=0)
+    assert await store.numbered(key, 8) is None
+    assert await store.numbered("nobody", 7) is None
+
+
+async def test_sessions_are_pruned_when_idle_and_empty_ones_sooner(store: Store) -> None:
+    wrote, lurked = uuid.uuid4().hex[:12], uuid.uuid4().hex[:12]
+    room = a_room()
+    for key in (wrote, lurked):
+        await store.save_session(SessionRecord(key=key, room=room, name=key, browser="b"))
+    await store.add(dataclasses.replace(draft(room, 1), author_key=wrote))
+    loaded = await store.load_session(wrote)
+    assert loaded is not None and loaded.seq == 1 and abs(loaded.seen_at - time.time()) < 60
+    now = time.time()
+    # Seen just now: nothing is old enough.
+    assert await store.prune_sessions(idle_before=now - 60, empty_before=now - 60) == 0
+    # Empty sessions go after the short limit; ones that wrote stay until the long one.
+    assert await store.prune_sessions(idle_before=now - 60, empty_before=now + 1) >= 1
+    assert await store.load_session(lurked) is None and await store.load_session(wrote)
+    await store.touch_sessions([wrote])
+    assert await store.prune_sessions(idle_before=now + 1, empty_before=now + 1) >= 1
+    assert await store.load_session(wrote) is None

@@ -1,7 +1,6 @@
-"""The broker interface: events between processes, room ordering, and who is online."""
+"""The broker interface: events between processes, and who is online."""
 
 from collections.abc import Callable
-from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -36,11 +35,6 @@ class Broker(Protocol):
     async def subscribe(self, channel: str, handler: Handler) -> None: ...
 
     async def unsubscribe(self, channel: str, handler: Handler) -> None: ...
-
-    def ordered(self, channel: str) -> AbstractAsyncContextManager[None]:
-        """Held while a message is numbered, stored and published: one at a time per room,
-        across every process, so every page receives a room's messages in store order."""
-        ...
 
     async def join(self, room: str, member: Member) -> bool:
         """Mark `member` online in `room` (or update their name); True if they were not."""

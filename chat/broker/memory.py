@@ -1,11 +1,12 @@
 """The in-process broker: the default for a single server process."""
 
-import asyncio
+import logging
 from collections import defaultdict
 from collections.abc import Callable
-from contextlib import AbstractAsyncContextManager
 
 from chat.broker.base import Event, Handler, Member
+
+log = logging.getLogger(__name__)
 
 
 class MemoryBroker:
@@ -14,7 +15,6 @@ class MemoryBroker:
     def __init__(self) -> None:
         self.on_resync: Callable[[], None] | None = None
         self._handlers: defaultdict[str, list[Handler]] = defaultdict(list)
-        self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
         self._online: defaultdict[str, dict[str, Member]] = defaultdict(dict)
 
     async def start(self) -> None:
@@ -25,7 +25,10 @@ class MemoryBroker:
 
     async def publish(self, channel: str, event: Event) -> None:
         for handler in list(self._handlers.get(channel, ())):
-            handler(event)
+            try:
+                handler(event)
+            except Exception:  # a subscriber's failure is not the publisher's
+                log.exception("a handler failed on an event of %s", channel)
 
     async def subscribe(self, channel: str, handler: Handler) -> None:
         self._handlers[channel].append(handler)
@@ -36,9 +39,6 @@ class MemoryBroker:
             handlers.remove(handler)
             if not handlers:
                 del self._handlers[channel]
-
-    def ordered(self, channel: str) -> AbstractAsyncContextManager[None]:
-        return self._locks[channel]
 
     async def join(self, room: str, member: Member) -> bool:
         new = member.key not in self._online[room]

@@ -1,4 +1,4 @@
-"""The Redis broker: pub/sub fan-out between processes, a lock per room, presence with expiry."""
+"""The Redis broker: pub/sub fan-out between processes, and presence with expiry."""
 
 import asyncio
 import contextlib
@@ -6,7 +6,7 @@ import json
 import logging
 import time
 from collections import defaultdict
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 
 import redis.asyncio as redis
 from redis.asyncio.retry import Retry
@@ -17,6 +17,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from chat.broker.base import Event, Handler, Member
 from chat.errors import ChatError
+from chat.supervise import supervised
 
 log = logging.getLogger(__name__)
 ROOMS = "chat:presence:rooms"
@@ -63,7 +64,7 @@ class RedisBroker:
             await self.redis.ping()
         except RedisError as exc:
             raise RuntimeError(f"Cannot reach Redis: {exc}") from exc
-        self._reader = asyncio.create_task(self._read_forever())
+        self._reader = asyncio.create_task(supervised("the Redis reader", self._read_forever))
         await asyncio.wait_for(self._connected.wait(), timeout=10)
 
     async def close(self) -> None:
@@ -119,6 +120,8 @@ class RedisBroker:
                         self._confirmed.setdefault(str(message["channel"]), asyncio.Event()).set()
             except (RedisError, OSError) as exc:
                 log.warning("lost Redis (%s); reconnecting in %.1fs", exc, delay)
+            except Exception:
+                log.exception("the Redis reader failed; reconnecting in %.1fs", delay)
             finally:
                 self._pubsub = None
                 self._confirmed.clear()
@@ -128,24 +131,18 @@ class RedisBroker:
             delay = min(delay * 2, 5.0)
 
     def _dispatch(self, channel: str, data: str) -> None:
-        event = json.loads(data)
+        """Hand one event to its handlers; a malformed event or a failing handler is logged and
+        skipped, never allowed to stop the reader."""
+        try:
+            event = json.loads(data)
+        except ValueError:
+            log.warning("skipped a malformed event on %s: %.200r", channel, data)
+            return
         for handler in list(self._handlers.get(channel, ())):
-            handler(event)
-
-    @contextlib.asynccontextmanager
-    async def ordered(self, channel: str) -> AsyncIterator[None]:
-        lock = self.redis.lock(f"chat:lock:{channel}", timeout=10, blocking_timeout=10)
-        try:
-            acquired = await lock.acquire()
-        except RedisError as exc:
-            raise _unavailable() from exc
-        if not acquired:
-            raise _unavailable()
-        try:
-            yield
-        finally:
-            with contextlib.suppress(RedisError):
-                await lock.release()
+            try:
+                handler(event)
+            except Exception:
+                log.exception("a handler failed on an event of %s", channel)
 
     def _keys(self, room: str) -> tuple[str, str]:
         return f"chat:presence:{room}", f"chat:names:{room}"

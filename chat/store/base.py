@@ -19,9 +19,11 @@ class NewMessage:
 
 @dataclass(frozen=True, slots=True)
 class Message(NewMessage):
-    """A stored message; `id` orders messages within a room."""
+    """A stored message; `id` orders messages within a room. `prev` is the id of the room's
+    message before it (known only when it was just stored): receivers restore store order."""
 
     id: int
+    prev: int = 0
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -32,6 +34,7 @@ class Message(NewMessage):
             "n": self.n,
             "text": self.text,
             "created_at": self.created_at.isoformat(),
+            "prev": self.prev,
         }
 
     @classmethod
@@ -48,6 +51,7 @@ class SessionRecord:
     name: str
     browser: str
     seq: int = 0
+    seen_at: float = 0.0  # Unix time of its last connection or disconnection
 
 
 class Store(Protocol):
@@ -59,7 +63,14 @@ class Store(Protocol):
 
     async def ping(self) -> None: ...
 
-    async def add(self, message: NewMessage) -> Message: ...
+    async def add(self, message: NewMessage) -> Message:
+        """Store `message`; the result carries its id and the id of the room's one before it
+        (`prev`), consistent across processes: the room's messages form one chain."""
+        ...
+
+    async def numbered(self, author_key: str, n: int) -> Message | None:
+        """The message a session stored under number `n`, if any (to recognise a resend)."""
+        ...
 
     async def recent(self, room: str, limit: int) -> list[Message]:
         """The last `limit` messages of `room`, oldest first."""
@@ -74,7 +85,16 @@ class Store(Protocol):
         ...
 
     async def save_session(self, record: SessionRecord) -> None:
-        """Insert or update a session (its `seq` is not stored: messages carry it)."""
+        """Insert or update a session, seen now (its `seq` is not stored: messages carry it)."""
         ...
 
     async def load_session(self, key: str) -> SessionRecord | None: ...
+
+    async def touch_sessions(self, keys: list[str]) -> None:
+        """Mark these sessions seen now (they are connected)."""
+        ...
+
+    async def prune_sessions(self, idle_before: float, empty_before: float) -> int:
+        """Delete sessions unseen since `idle_before`, and those that never stored a message
+        unseen since `empty_before` (Unix times); return how many went."""
+        ...

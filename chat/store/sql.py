@@ -1,6 +1,7 @@
 """The SQL store for servers: SQLAlchemy async Core over asyncpg (PostgreSQL), or any other
 async driver SQLAlchemy knows, given its URL (`driver+dialect://`) and the driver installed."""
 
+import time
 from datetime import UTC
 from secrets import token_urlsafe
 from typing import Any
@@ -12,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from chat.errors import StoreUnavailable
 from chat.store.base import Message, NewMessage, SessionRecord
-from chat.store.tables import COLUMNS, messages, meta, metadata, sessions
+from chat.store.tables import ADDED_COLUMNS, COLUMNS, messages, meta, metadata, sessions
 
 _DRIVERS = {
     "postgresql": "postgresql+asyncpg",
@@ -29,6 +30,11 @@ def async_url(url: str) -> sa.URL:
             f"Unsupported database URL {parsed.drivername}://; use sqlite:/// or postgresql://"
         )
     return parsed.set(drivername=driver) if driver else parsed
+
+
+def _room_lock(room: str) -> sa.ColumnElement[int]:
+    """The advisory lock key of a room: PostgreSQL's own 64-bit hash of its name."""
+    return sa.func.hashtextextended(room, 0)
 
 
 def _row(row: Any) -> Message:
@@ -62,6 +68,13 @@ class SQLStore:
         try:
             async with self.engine.begin() as conn:
                 await conn.run_sync(metadata.create_all)
+                for table, column, kind in ADDED_COLUMNS:  # a database from an older release
+                    await conn.execute(
+                        sa.text(f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS {column} {kind}")
+                    )
+                await conn.execute(
+                    sessions.update().where(sessions.c.seen_at == 0).values(seen_at=time.time())
+                )
         except (SQLAlchemyError, OSError) as exc:
             raise StoreUnavailable(f"Cannot open the database: {exc}") from exc
 
@@ -78,8 +91,17 @@ class SQLStore:
 
     async def add(self, message: NewMessage) -> Message:
         values = {c.name: getattr(message, c.name) for c in COLUMNS}
+        previous = sa.select(sa.func.coalesce(sa.func.max(messages.c.id), 0)).where(
+            messages.c.room == message.room
+        )
         try:
             async with self.engine.begin() as conn:
+                # One writer per room until commit (waiters are woken, not polling), so the
+                # room's ids follow commit order and each message knows the one before it.
+                await conn.execute(
+                    sa.select(sa.func.pg_advisory_xact_lock(_room_lock(message.room)))
+                )
+                prev = (await conn.execute(previous)).scalar_one()
                 result = await conn.execute(
                     messages.insert().values(**values).returning(messages.c.id)
                 )
@@ -88,7 +110,12 @@ class SQLStore:
             raise StoreUnavailable(
                 "Your message could not be saved, so it was not sent. Try again in a moment."
             ) from exc
-        return Message(id=new_id, **values)
+        return Message(id=new_id, prev=prev, **values)
+
+    async def numbered(self, author_key: str, n: int) -> Message | None:
+        query = messages.select().where(messages.c.author_key == author_key, messages.c.n == n)
+        found = await self._fetch(query)
+        return found[0] if found else None
 
     async def recent(self, room: str, limit: int) -> list[Message]:
         query = (
@@ -123,7 +150,12 @@ class SQLStore:
         return str(value)
 
     async def save_session(self, record: SessionRecord) -> None:
-        values = {"room": record.room, "name": record.name, "browser": record.browser}
+        values = {
+            "room": record.room,
+            "name": record.name,
+            "browser": record.browser,
+            "seen_at": time.time(),
+        }
         try:
             async with self.engine.begin() as conn:
                 update = sessions.update().where(sessions.c.key == record.key).values(**values)
@@ -149,8 +181,34 @@ class SQLStore:
         if row is None:
             return None
         return SessionRecord(
-            key=row.key, room=row.room, name=row.name, browser=row.browser, seq=row.seq
+            key=row.key,
+            room=row.room,
+            name=row.name,
+            browser=row.browser,
+            seq=row.seq,
+            seen_at=row.seen_at,
         )
+
+    async def touch_sessions(self, keys: list[str]) -> None:
+        update = sessions.update().where(sessions.c.key.in_(keys)).values(seen_at=time.time())
+        await self._write(update)
+
+    async def prune_sessions(self, idle_before: float, empty_before: float) -> int:
+        never_wrote = ~sa.exists().where(messages.c.author_key == sessions.c.key)
+        delete = sessions.delete().where(
+            sa.or_(
+                sessions.c.seen_at < idle_before,
+                sa.and_(sessions.c.seen_at < empty_before, never_wrote),
+            )
+        )
+        return await self._write(delete)
+
+    async def _write(self, statement: sa.Executable) -> int:
+        try:
+            async with self.engine.begin() as conn:
+                return (await conn.execute(statement)).rowcount
+        except (SQLAlchemyError, OSError) as exc:
+            raise StoreUnavailable("The database is not answering.") from exc
 
     async def _fetch(self, query: sa.Select[Any]) -> list[Message]:
         try:

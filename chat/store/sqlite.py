@@ -13,6 +13,7 @@ store for that.
 
 import contextlib
 import sqlite3
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -28,7 +29,7 @@ from sqlalchemy.sql.compiler import SQLCompiler
 
 from chat.errors import StoreUnavailable
 from chat.store.base import Message, NewMessage, SessionRecord
-from chat.store.tables import COLUMNS, messages, meta, metadata, sessions
+from chat.store.tables import ADDED_COLUMNS, COLUMNS, messages, meta, metadata, sessions
 
 DIALECT = dialect_module.dialect()
 _TIME = messages.c.created_at.type.dialect_impl(DIALECT)
@@ -70,12 +71,26 @@ def _param(name: str) -> sa.BindParameter[Any]:
 
 
 _upsert = dialect_module.insert(sessions).values(
-    key=_param("key"), room=_param("room"), name=_param("name"), browser=_param("browser")
+    key=_param("key"),
+    room=_param("room"),
+    name=_param("name"),
+    browser=_param("browser"),
+    seen_at=_param("seen_at"),
 )
 _seq = sa.select(sa.func.coalesce(sa.func.max(messages.c.n), 0)).where(
     messages.c.author_key == _param("key")
 )
 ADD = Statement.of(messages.insert().values({c.name: _param(c.name) for c in COLUMNS}))
+# SQLite has one writer at a time and each insert commits at once: when ours is stored, every
+# smaller id is too, so the largest one below ours is the room's previous message.
+PREVIOUS = Statement.of(
+    sa.select(sa.func.coalesce(sa.func.max(messages.c.id), 0)).where(
+        messages.c.room == _param("room"), messages.c.id < _param("id")
+    )
+)
+NUMBERED = Statement.of(
+    messages.select().where(messages.c.author_key == _param("key"), messages.c.n == _param("n"))
+)
 RECENT = Statement.of(
     messages.select()
     .where(messages.c.room == _param("room"))
@@ -97,7 +112,18 @@ NEW_SECRET = Statement.of(
 SAVE_SESSION = Statement.of(
     _upsert.on_conflict_do_update(
         index_elements=[sessions.c.key],
-        set_={c: _upsert.excluded[c] for c in ("room", "name", "browser")},
+        set_={c: _upsert.excluded[c] for c in ("room", "name", "browser", "seen_at")},
+    )
+)
+PRUNE = Statement.of(
+    sessions.delete().where(
+        sa.or_(
+            sessions.c.seen_at < _param("idle_before"),
+            sa.and_(
+                sessions.c.seen_at < _param("empty_before"),
+                ~sa.exists().where(messages.c.author_key == sessions.c.key),
+            ),
+        )
     )
 )
 LOAD_SESSION = Statement.of(
@@ -140,6 +166,10 @@ class SQLiteStore:
             self._db.execute("PRAGMA busy_timeout=5000")
             for ddl in SCHEMA:
                 self._db.execute(ddl)
+            for table, column, kind in ADDED_COLUMNS:  # a database from an older release
+                with contextlib.suppress(sqlite3.OperationalError):  # "duplicate column"
+                    self._db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
+            self._db.execute("UPDATE sessions SET seen_at = ? WHERE seen_at = 0", (time.time(),))
         except (sqlite3.Error, OSError) as exc:
             raise StoreUnavailable(f"Cannot open the database: {exc}") from exc
 
@@ -169,7 +199,15 @@ class SQLiteStore:
                 "Your message could not be saved, so it was not sent. Try again in a moment."
             ) from exc
         assert new_id is not None
-        return Message(id=new_id, **values)
+        try:
+            [(prev,)] = self._run(PREVIOUS, _AWAY, room=message.room, id=new_id)
+        except StoreUnavailable:
+            prev = 0  # stored all the same; receivers then read the room from the store
+        return Message(id=new_id, prev=prev, **values)
+
+    async def numbered(self, author_key: str, n: int) -> Message | None:
+        rows = self._run(NUMBERED, _UNREADABLE, key=author_key, n=n)
+        return _message(rows[0]) if rows else None
 
     async def recent(self, room: str, limit: int) -> list[Message]:
         rows = self._run(RECENT, _UNREADABLE, room=room, limit=limit)
@@ -192,14 +230,40 @@ class SQLiteStore:
             room=record.room,
             name=record.name,
             browser=record.browser,
+            seen_at=time.time(),
         )
 
     async def load_session(self, key: str) -> SessionRecord | None:
         rows = self._run(LOAD_SESSION, _AWAY, key=key)
         if not rows:
             return None
-        key, room, name, browser, seq = rows[0]
-        return SessionRecord(key=key, room=room, name=name, browser=browser, seq=seq)
+        key, room, name, browser, seen_at, seq = rows[0]
+        return SessionRecord(
+            key=key, room=room, name=name, browser=browser, seq=seq, seen_at=seen_at
+        )
+
+    async def touch_sessions(self, keys: list[str]) -> None:
+        now = time.time()
+        for start in range(0, len(keys), 500):  # SQLite's limit on parameters
+            chunk = keys[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            try:
+                self.db.execute(
+                    f"UPDATE sessions SET seen_at = ? WHERE key IN ({marks})",  # noqa: S608 (only ?s)
+                    [now, *chunk],
+                )
+            except sqlite3.Error as exc:
+                raise StoreUnavailable(_AWAY) from exc
+
+    async def prune_sessions(self, idle_before: float, empty_before: float) -> int:
+        try:
+            cursor = self.db.execute(
+                PRUNE.sql,
+                PRUNE.parameters({"idle_before": idle_before, "empty_before": empty_before}),
+            )
+        except sqlite3.Error as exc:
+            raise StoreUnavailable(_AWAY) from exc
+        return cursor.rowcount
 
 
 _UNREADABLE = "The message history cannot be read right now."

@@ -14,7 +14,7 @@ messages = sa.Table(
     sa.Column("text", sa.Text, nullable=False),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.Index("ix_messages_room_id", "room", "id"),
-    sa.Index("ix_messages_author_key", "author_key"),
+    sa.Index("ix_messages_author_key_n", "author_key", "n"),
 )
 sessions = sa.Table(
     "sessions",
@@ -23,6 +23,8 @@ sessions = sa.Table(
     sa.Column("room", sa.String(32), nullable=False),
     sa.Column("name", sa.String(64), nullable=False),
     sa.Column("browser", sa.String(64), nullable=False),
+    sa.Column("seen_at", sa.Float, nullable=False, server_default="0"),
+    sa.Index("ix_sessions_seen_at", "seen_at"),
 )
 meta = sa.Table(
     "meta",
@@ -31,3 +33,5 @@ meta = sa.Table(
     sa.Column("value", sa.Text, nullable=False),
 )
 COLUMNS = [c for c in messages.c if c.name != "id"]
+# Columns added after a table's first release: (table, column, SQL type), for existing databases.
+ADDED_COLUMNS = [("sessions", "seen_at", "FLOAT NOT NULL DEFAULT 0")]

@@ -90,14 +90,21 @@ def check_origin(connection: HTTPConnection, allowed: Iterable[str]) -> None:
     if same_origin(origin, own) or origin in set(allowed):
         return
     client = connection.client.host if connection.client else "?"
+    forwarded = connection.headers.get("x-forwarded-proto")
+    if forwarded is None:
+        source = "the connection"
+    elif own.startswith(forwarded.strip().replace("ws", "http") + "://"):
+        source = "X-Forwarded-Proto"
+    else:
+        source = f"the connection: X-Forwarded-Proto from {client} is not trusted"
     log.warning(
-        "refused a request to %s from origin %s: expected %s (scheme from %s, host from the "
+        "refused a request to %s from origin %s: expected %s (scheme from %s; host from the "
         "Host header; client %s). Behind a proxy, trust it with CHAT_FORWARDED_ALLOW_IPS and "
         "pass Host and X-Forwarded-Proto; other sites' pages go in CHAT_ALLOWED_ORIGINS.",
         connection.url.path,
         origin,
         own,
-        "X-Forwarded-Proto" if "x-forwarded-proto" in connection.headers else "the connection",
+        source,
         client,
     )
     raise Forbidden(

@@ -62,7 +62,11 @@ class ChatServer:
             stdout=self._log,
             stderr=subprocess.STDOUT,
         )
-        wait_until(self._ready, what=f"chat server on port {self.port} (log: {self.log_path})")
+        try:
+            wait_until(self._ready, what=f"chat server on port {self.port} (log: {self.log_path})")
+        except BaseException:
+            self.stop()  # closes the log too
+            raise
         return self
 
     def _ready(self) -> bool:

@@ -2,7 +2,6 @@
 `bench` measures a running server."""
 
 import argparse
-import logging
 import os
 import sys
 from collections.abc import Sequence
@@ -84,14 +83,6 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def serve_forever(settings: Settings, host: str, port: int, workers: int = 1) -> int:
     """Run uvicorn with our WebSocket protocol and the limits our settings imply."""
-    from chat import sockets
-
-    ws = "chat.sockets:ChatWebSocketProtocol"
-    if not sockets.compatible():
-        logging.getLogger("chat").warning(
-            "this uvicorn lacks what chat.sockets relies on: serving without the direct write path"
-        )
-        ws = "websockets-sansio"
     raise_open_files_limit()
     uvicorn.run(
         "chat.app:create_app",
@@ -99,7 +90,8 @@ def serve_forever(settings: Settings, host: str, port: int, workers: int = 1) ->
         host=host,
         port=port,
         workers=workers,
-        ws=ws,
+        http="chat.http:ChatHttpProtocol",  # httptools with a bounded request head
+        ws="chat.sockets:ChatWebSocketProtocol",
         ws_max_size=settings.ws_max_size,
         ws_per_message_deflate=False,
         ws_ping_interval=settings.ping_interval,

@@ -9,6 +9,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from chat.errors import ChatError
 from chat.formats import ROOM, message_json
 from chat.frames import draft_number
+from chat.http import SERVER
 from chat.inputs import room_name
 from chat.security import check_origin
 from chat.services import Services
@@ -112,12 +113,20 @@ async def messages_json(request: Request, room: str) -> dict[str, Any]:
 
 @router.get("/health", summary="200 when the server and its database are ready")
 async def health(request: Request) -> JSONResponse:
+    """Readiness, and what the server runs with: `direct_writes` is true when WebSockets use
+    our protocol's direct write path (`chat serve`), false under another server."""
     services = services_of(request)
+    server = request.scope.get("extensions", {}).get(SERVER, {})
+    running = {
+        "direct_writes": bool(server.get("direct_writes")),
+        "max_header_size": server.get("max_header_size"),
+    }
     try:
         await services.store.ping()
     except ChatError as error:
-        return JSONResponse({"status": "unavailable", "detail": error.message}, status_code=503)
-    return JSONResponse({"status": "ok"})
+        body = {"status": "unavailable", "detail": error.message, **running}
+        return JSONResponse(body, status_code=503)
+    return JSONResponse({"status": "ok", **running})
 
 
 @router.get("/ws-info", summary="Open WebSocket connections per room in this process")

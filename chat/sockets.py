@@ -13,7 +13,9 @@
    `reset_timedout_connection` does).
 
 Under another server (or Starlette's TestClient) the extension is absent and the app falls
-back to plain ASGI sends.
+back to plain ASGI sends. It relies on uvicorn internals (`writable` paused for slow readers,
+`disconnected`) that first shipped in 0.52.1: pyproject.toml allows the range CI tests, lowest
+and newest.
 """
 
 import asyncio
@@ -26,7 +28,6 @@ from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIO
 
 DIRECT = "chat.direct"
 RESET_ON_CLOSE = struct.pack("ii", 1, 0)  # SO_LINGER on, zero seconds: close() sends a reset
-_USED = ("transport", "writable", "handshake_complete", "close_sent", "disconnected", "scope")
 
 
 def websocket_frame(text: str) -> bytes:
@@ -79,14 +80,3 @@ class ChatWebSocketProtocol(WebSocketsSansIOProtocol):
         super().on_task_complete(task)
         if not self.writable.is_set():  # the app is done, the peer never read what we sent
             self.direct_abort()
-
-
-def compatible() -> bool:
-    """Does this uvicorn still have what the subclass relies on? (If not, serve without it.)"""
-    base = WebSocketsSansIOProtocol
-    if not all(
-        hasattr(base, m) for m in ("handle_connect", "keepalive_timeout", "on_task_complete")
-    ):
-        return False
-    assigned = set(base.__init__.__code__.co_names) | set(base.handle_connect.__code__.co_names)
-    return all(name in assigned for name in _USED)

@@ -1,8 +1,12 @@
 """HTTP surface of the app: the page contract, health, headers."""
 
+import json
+import urllib.request
+
 from fastapi.testclient import TestClient
 
 from tests.html import one, parse
+from tests.servers import ChatServer
 
 
 def test_the_page_has_the_documented_contract(client: TestClient) -> None:
@@ -23,7 +27,15 @@ def test_the_page_has_the_documented_contract(client: TestClient) -> None:
 
 def test_health_answers_json_when_ready(client: TestClient) -> None:
     response = client.get("/health")
-    assert response.status_code == 200 and response.json() == {"status": "ok"}
+    assert response.status_code == 200
+    # Not under `chat serve`: no direct write path, no header limit of ours.
+    assert response.json() == {"status": "ok", "direct_writes": False, "max_header_size": None}
+
+
+def test_health_says_chat_serve_writes_directly(server: ChatServer) -> None:
+    with urllib.request.urlopen(server.url + "/health") as response:
+        health = json.load(response)
+    assert health == {"status": "ok", "direct_writes": True, "max_header_size": 16384}
 
 
 def test_security_headers(client: TestClient) -> None:

@@ -3,14 +3,10 @@
 import pytest
 from websockets.frames import Frame, Opcode
 
-from chat.sockets import compatible, websocket_frame
+from chat.sockets import websocket_frame
 
 
 @pytest.mark.parametrize("size", [0, 1, 125, 126, 65535, 65536, 70000])
 def test_frames_match_the_websockets_library(size: int) -> None:
     text = ("é" * size)[: size // 2] + "x" * (size - size // 2)
     assert websocket_frame(text) == Frame(Opcode.TEXT, text.encode()).serialize(mask=False)
-
-
-def test_this_uvicorn_has_what_the_protocol_relies_on() -> None:
-    assert compatible()

@@ -101,14 +101,16 @@ class Chat:
             task.add_done_callback(self._retries.discard)
 
     async def _publish_later(self, event: Event) -> None:
+        """Publish again for about a minute; after that, every process has resynchronised with
+        the store anyway (they do when their own broker connection comes back)."""
         delay = 0.2
-        while True:
+        for _ in range(10):
             await asyncio.sleep(delay)
-            try:
+            with contextlib.suppress(Exception):
                 await self.broker.publish(channel(event["room"]), event)
                 return
-            except Exception:
-                delay = min(delay * 2, 10.0)
+            delay = min(delay * 2, 10.0)
+        log.warning("gave up publishing message %s again", event["message"]["id"])
 
     async def rename(self, session: Session, wanted: object) -> None:
         """Change the display name of `session`; it must be free among people online in the room.

@@ -1,7 +1,9 @@
 """Simulated browsers: load a chat page, open its socket, send what htmx's `ws-send` sends.
 
 Each message carries a marker `~SEQ~NANOSECONDS~` in its text; a browser reports every marker
-it finds in a frame, whatever markup surrounds it (our `<li>`, a naive server's, an echo).
+it finds in a frame, whatever markup surrounds it (our `<li>`, a naive server's, an echo), with
+the id of the `<li id="msg-ID">` it sits in (0 when there is none). Each post carries the next
+draft number (`n`), as the composer the server sends back after a post would.
 Like Chromium, a browser offers permessage-deflate; if the server takes it, frames travel
 compressed both ways (and the server pays for compressing each one it sends).
 """
@@ -22,11 +24,11 @@ from urllib.parse import urljoin, urlsplit
 
 from picows import WSCloseCode, WSFrame, WSListener, WSMsgType, WSTransport, ws_connect
 
-MARKER = re.compile(rb"~(\d+)~(\d+)~")
+MARKER = re.compile(rb'id="msg-(\d+)"|~(\d+)~(\d+)~')  # an item's id, or a message's marker
 LETTERS = "abcdefghijklmnopqrstuvwxyz      "  # padding that compresses about as well as text
 DEFLATE_OFFER = "permessage-deflate; client_max_window_bits"  # what Chromium sends
 _TAIL = b"\x00\x00\xff\xff"
-Received = Callable[[int, int, int], None]  # (browser index, message seq, latency in ns)
+Received = Callable[[int, int, int, int], None]  # (browser index, seq, latency in ns, message id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,17 +83,18 @@ def read_page(url: str) -> Page:
     return Page(url, socket_url, reader.form_id, reader.fields)
 
 
-async def load_pages(url: str, count: int, on_loaded: Callable[[], None]) -> list[Page]:
-    """`count` page loads, a few at a time (as many browsers arriving)."""
+async def load_pages(urls: list[str], count: int, on_loaded: Callable[[], None]) -> list[Page]:
+    """`count` page loads, a few at a time (as many browsers arriving), taking `urls` in turn:
+    page i comes from `urls[i % len(urls)]`."""
     gate = asyncio.Semaphore(8)
 
-    async def one() -> Page:
+    async def one(url: str) -> Page:
         async with gate:
             page = await asyncio.to_thread(read_page, url)
         on_loaded()
         return page
 
-    return list(await asyncio.gather(*(one() for _ in range(count))))
+    return list(await asyncio.gather(*(one(urls[i % len(urls)]) for i in range(count))))
 
 
 class Browser(WSListener):
@@ -105,6 +108,7 @@ class Browser(WSListener):
         self.closed = asyncio.Event()
         self.close_code: WSCloseCode | None = None
         self.frames = 0
+        self.fields = dict(page.fields)
         self._deflater: Any = None  # set when the server agrees to permessage-deflate
         self._inflater: Any = None
         self._fresh_inflater = False
@@ -129,8 +133,12 @@ class Browser(WSListener):
                 if self._fresh_inflater:
                     self._inflater = zlib.decompressobj(-zlib.MAX_WBITS)
                 payload = self._inflater.decompress(payload + _TAIL)
-            for marker in MARKER.finditer(payload):
-                self.received(self.index, int(marker[1]), now - int(marker[2]))
+            message_id = 0
+            for found in MARKER.finditer(payload):
+                if found[1] is not None:
+                    message_id = int(found[1])
+                else:
+                    self.received(self.index, int(found[2]), now - int(found[3]), message_id)
         elif frame.msg_type == WSMsgType.CLOSE:
             self.close_code = frame.get_close_code()
             transport.send_close(self.close_code or WSCloseCode.OK)
@@ -142,7 +150,9 @@ class Browser(WSListener):
     def send(self, seq: int, padding: int = 0) -> None:
         """Post message `seq` exactly as the page's form would (its fields, htmx's HEADERS)."""
         text = f"bench ~{seq}~{perf_counter_ns()}~ " + "".join(random.choices(LETTERS, k=padding))
-        frame = {**self.page.fields, "message": text, "HEADERS": self._headers}
+        frame = {**self.fields, "message": text, "HEADERS": self._headers}
+        if "n" in self.fields:
+            self.fields["n"] = str(int(self.fields["n"]) + 1)
         payload = json.dumps(frame).encode()
         assert self.transport is not None
         if self._deflater is None:

@@ -16,15 +16,31 @@ def add_bench(commands: Any, default_url: str) -> None:
         "Load tests come from one address and send fast: run the server with "
         "CHAT_MAX_CONNECTIONS_PER_IP and CHAT_RATE_* raised.",
     )
-    bench.add_argument("--url", default=default_url, help=f"server (default {default_url})")
+    bench.add_argument(
+        "--url",
+        action="append",
+        help=f"server (default {default_url}); repeat it for several processes of one chat: "
+        "each room's pages are spread evenly over them",
+    )
     bench.add_argument("--room", default="bench", help="prefix of the rooms it uses")
-    bench.add_argument("--pid", type=int, help="the server's process id, to read its memory")
+    bench.add_argument(
+        "--pid",
+        action="append",
+        type=int,
+        help="the server's process id, to read its memory and CPU (repeat it for several)",
+    )
+    bench.add_argument(
+        "--engine-pid",
+        action="append",
+        type=int,
+        help="a process the server needs (database, broker), to read its CPU and its children's",
+    )
     bench.add_argument(
         "--scenarios",
         default="memory,roundtrip,fanout,paced,stall",
         help="comma-separated, from memory,roundtrip,fanout,paced,stall (default all)",
     )
-    defaults = Options(url="")
+    defaults = Options(urls=[])
     for flag, kind, meaning in [
         ("clients", int, "browsers in the fan-out room"),
         ("senders", int, "how many of them send"),
@@ -44,6 +60,7 @@ def add_bench(commands: Any, default_url: str) -> None:
             f"--{flag.replace('_', '-')}", type=kind, default=default, help=f"{meaning} ({default})"
         )
     bench.add_argument("--json", help="also write the results as JSON to this file ('-': stdout)")
+    bench.set_defaults(default_url=default_url)
 
 
 def bench(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
@@ -55,13 +72,14 @@ def bench(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     if unknown := set(names) - set(SCENARIOS):
         parser.error(f"unknown scenarios {sorted(unknown)}; choose from {', '.join(SCENARIOS)}")
     options = Options(
-        url=args.url.rstrip("/"),
+        urls=[url.rstrip("/") for url in args.url or [args.default_url]],
         room=args.room,
-        pid=args.pid,
+        pids=args.pid or [],
+        engine_pids=args.engine_pid or [],
         **{
             f: getattr(args, f)
             for f in Options.__dataclass_fields__
-            if f not in {"url", "room", "pid"}
+            if f not in {"urls", "room", "pids", "engine_pids"}
         },
     )
     return run_bench(options, names, Path(args.json) if args.json else None)

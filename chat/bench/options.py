@@ -1,11 +1,11 @@
 """What `chat bench` is asked to do (no dependencies: the CLI reads it without the extra)."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 
 @dataclass
 class Options:
-    url: str
+    urls: list[str]  # one chat's processes: pages are spread evenly over them
     room: str = "bench"
     clients: int = 1000
     senders: int = 50
@@ -19,4 +19,10 @@ class Options:
     stall_rate: float = 100.0
     stall_size: int = 1900  # with the marker, just under the default 2,000-character limit
     stall_duration: float = 45.0
-    pid: int | None = None
+    pids: list[int] = field(default_factory=list)  # the servers' processes, for memory and CPU
+    engine_pids: list[int] = field(default_factory=list)  # the database's, the broker's: CPU
+
+    @property
+    def url(self) -> str:
+        """The first server: where a scenario with a single page goes."""
+        return self.urls[0]

@@ -40,8 +40,20 @@ COLUMNS = {
         ("p50_ms", "{:.2f} ms"),
         ("p99_ms", "{:.2f} ms"),
     ],
-    "fanout": [("deliveries_per_s", "{:,.0f}/s"), ("p50_ms", "{:.1f} ms"), ("p99_ms", "{:.1f} ms")],
-    "paced": [("deliveries_per_s", "{:,.0f}/s"), ("p50_ms", "{:.1f} ms"), ("p99_ms", "{:.1f} ms")],
+    "fanout": [
+        ("deliveries_per_s", "{:,.0f}/s"),
+        ("messages_per_s", "{:,.0f}/s"),
+        ("p50_ms", "{:.1f} ms"),
+        ("p99_ms", "{:.1f} ms"),
+        ("one_order", "{}"),
+        ("load_cpu", "{:.2f} cores"),
+    ],
+    "paced": [
+        ("deliveries_per_s", "{:,.0f}/s"),
+        ("p50_ms", "{:.1f} ms"),
+        ("p99_ms", "{:.1f} ms"),
+        ("one_order", "{}"),
+    ],
     "stall": [
         ("p99_ms", "{:.1f} ms"),
         ("p99_ratio", "{:.2f}x"),
@@ -83,10 +95,21 @@ def _summary(name: str, result: dict[str, Any]) -> str:
     if "error" in result:
         return f"[red]{result['error']}[/]"
     return ", ".join(
-        f"{key} {fmt.format(result[key])}"
+        f"{key} {_shown(fmt, result[key])}"
         for key, fmt in COLUMNS[name]
         if result.get(key) is not None
     )
+
+
+def _shown(fmt: str, value: Any) -> str:
+    """A figure as the table shows it: `fmt`, a yes/no, or each item of a list."""
+    if isinstance(value, bool):
+        return "yes" if value else "[red]no[/]"
+    if isinstance(value, list):
+        return "[" + ", ".join(_shown(fmt, item) for item in value) + "]"
+    if isinstance(value, float) and fmt == "{}":
+        return f"{value:,.1f}"
+    return fmt.format(value)
 
 
 def table(results: dict[str, Any]) -> Table:
@@ -96,9 +119,7 @@ def table(results: dict[str, Any]) -> Table:
     for name, result in results.items():
         shown = {key for key, _ in COLUMNS[name]}
         other = ", ".join(
-            f"{k} {v:,.1f}" if isinstance(v, float) else f"{k} {v}"
-            for k, v in result.items()
-            if k not in shown and k != "error"
+            f"{k} {_shown('{}', v)}" for k, v in result.items() if k not in shown and k != "error"
         )
         view.add_row(name, _summary(name, result), other)
     return view

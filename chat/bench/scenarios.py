@@ -1,103 +1,25 @@
-"""What `chat bench` measures: round trips, fan-out (flat out and paced), idle memory, a stall."""
+"""What `chat bench` measures: round trips, fan-out (flat out and paced), idle memory, a stall.
+
+With several servers (one chat's processes), every room's pages are spread evenly over them,
+so the first senders sit on every server; fan-outs then check that all pages saw one order.
+"""
 
 import asyncio
 import contextlib
 import select
 import time
-from array import array
-from collections import Counter
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from typing import Any
 
 import psutil
 
-from chat.bench.browsers import Browser, Page, load_pages, open_browser
+from chat.bench import order
+from chat.bench.browsers import load_pages, open_browser
+from chat.bench.crowd import Crowd, Progress, gather_crowd, percentile, settle
 from chat.bench.options import Options
+from chat.bench.usage import Usage
 
-Progress = Callable[[str, int, int], None]  # (what, done, total)
 POLL_GONE = select.POLLHUP | select.POLLERR | getattr(select, "POLLRDHUP", 0)
-
-
-def percentile(samples: Sequence[int], q: float) -> float:
-    """The q-th percentile of nanosecond samples, in milliseconds."""
-    if not samples:
-        return float("nan")
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, int(q / 100 * len(ordered)))] / 1e6
-
-
-@dataclass
-class Crowd:
-    """Browsers in one room, counting who received which message and how late."""
-
-    pages: list[Page]
-    browsers: list[Browser] = field(default_factory=list)
-    latencies: "array[int]" = field(default_factory=lambda: array("q"))
-    counts: Counter[int] = field(default_factory=Counter)
-    complete: Callable[[int], None] = lambda seq: None
-    expected: int = 0
-    measuring: bool = False
-
-    def received(self, index: int, seq: int, latency: int) -> None:
-        if not self.measuring:
-            return
-        self.latencies.append(latency)
-        self.counts[seq] += 1
-        if self.counts[seq] == self.expected:
-            self.complete(seq)
-
-    async def open(self, progress: Progress, what: str) -> None:
-        gate = asyncio.Semaphore(64)
-        done = 0
-
-        async def one(index: int, page: Page) -> Browser:
-            nonlocal done
-            async with gate:
-                browser = await open_browser(index, page, self.received)
-            done += 1
-            progress(what, done, len(self.pages))
-            return browser
-
-        self.browsers = list(await asyncio.gather(*(one(i, p) for i, p in enumerate(self.pages))))
-        self.expected = len(self.browsers)
-
-    def close(self) -> None:
-        for browser in self.browsers:
-            browser.close()
-
-    def dropped(self) -> int:
-        return sum(b.closed.is_set() for b in self.browsers)
-
-
-async def gather_crowd(
-    options: Options, count: int, room: str, progress: Progress, *, settled: bool = True
-) -> Crowd:
-    loaded = 0
-
-    def on_loaded() -> None:
-        nonlocal loaded
-        loaded += 1
-        progress(f"loading {count} pages", loaded, count)
-
-    pages = await load_pages(f"{options.url}/rooms/{room}", count, on_loaded)
-    crowd = Crowd(pages)
-    await crowd.open(progress, f"opening {count} sockets")
-    if settled:
-        await settle([crowd])
-    return crowd
-
-
-async def settle(crowds: list[Crowd], quiet: float = 0.5, limit: float = 120) -> None:
-    """Wait until the join notices stop arriving (nobody has sent anything yet)."""
-    deadline = time.monotonic() + limit
-    before = -1
-    while time.monotonic() < deadline:
-        now = sum(b.frames for crowd in crowds for b in crowd.browsers)
-        if now == before:
-            return
-        before = now
-        await asyncio.sleep(quiet)
 
 
 async def round_trip(options: Options, progress: Progress) -> dict[str, Any]:
@@ -159,6 +81,7 @@ async def _drive(
             done_all.set()
 
     crowd.complete, crowd.measuring = completed, True
+    usage = Usage(options.pids, options.engine_pids)
     started = time.perf_counter()
     while (elapsed := time.perf_counter() - started) < duration:
         if paced:
@@ -174,32 +97,40 @@ async def _drive(
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(done_all.wait(), timeout=10)
     span = time.perf_counter() - started
+    cpu = usage.shares()
     delivered = len(crowd.latencies)
     if not delivered:
         return {
             "error": "nothing was delivered: is the server refusing the messages (length, rate)?"
         }
+    rooms = sorted({page.url for page in crowd.pages})
+    stored = await asyncio.gather(*(asyncio.to_thread(order.stored_ids, url) for url in rooms))
     return {
         "clients": crowd.expected,
+        "servers": len(rooms),
         "messages": sent,
         "deliveries": delivered,
         "missing": sent * crowd.expected - delivered,
+        "messages_per_s": sent / span,
         "deliveries_per_s": delivered / span,
         "p50_ms": percentile(crowd.latencies, 50),
         "p99_ms": percentile(crowd.latencies, 99),
         "dropped_clients": crowd.dropped(),
+        **order.figures(crowd.ids, crowd.seqs, sent, list(stored)),
+        **cpu,
     }
 
 
-def rss(pid: int) -> int:
-    return int(psutil.Process(pid).memory_info().rss)
+def rss(pids: list[int]) -> int:
+    """The servers' resident memory, together."""
+    return sum(int(psutil.Process(pid).memory_info().rss) for pid in pids)
 
 
 async def idle_memory(options: Options, progress: Progress) -> dict[str, Any]:
     """Server memory per idle connection: RSS before and after `idle` open pages."""
-    if options.pid is None:
+    if not options.pids:
         return {"error": "needs --pid (the server's process id) to read its memory"}
-    before = rss(options.pid)
+    before = rss(options.pids)
     crowds: list[Crowd] = []
     for number, start in enumerate(range(0, options.idle, options.idle_room_size)):
         size = min(options.idle_room_size, options.idle - start)
@@ -207,7 +138,7 @@ async def idle_memory(options: Options, progress: Progress) -> dict[str, Any]:
         crowds.append(await gather_crowd(options, size, room, _quiet, settled=False))
         progress(f"{options.idle} idle connections", start + size, options.idle)
     await settle(crowds)
-    after = rss(options.pid)
+    after = rss(options.pids)
     reached = await _reach_all(crowds, options)
     held = sum(len(crowd.browsers) - crowd.dropped() for crowd in crowds)
     for crowd in crowds:
@@ -254,12 +185,12 @@ async def stalled_reader(options: Options, progress: Progress) -> dict[str, Any]
     baseline = await fan_out(load, progress, paced=True)
     room = f"{options.room}-stall"
     crowd = await gather_crowd(load, load.clients, room, progress)
-    [stall_page] = await load_pages(f"{options.url}/rooms/{room}", 1, lambda: None)
+    [stall_page] = await load_pages([f"{options.url}/rooms/{room}"], 1, lambda: None)
     stalled = await open_browser(-1, stall_page, lambda *_: None, stalled=True)
     assert stalled.transport is not None
     gone = select.poll()
     gone.register(stalled.transport.underlying_transport.get_extra_info("socket"), POLL_GONE)
-    before = rss(options.pid) if options.pid else 0
+    before = rss(options.pids) if options.pids else 0
     peak, started, cut_off = before, time.monotonic(), None
 
     async def watch() -> None:
@@ -267,8 +198,8 @@ async def stalled_reader(options: Options, progress: Progress) -> dict[str, Any]
         while True:
             if cut_off is None and gone.poll(0):
                 cut_off = time.monotonic() - started
-            if options.pid:
-                peak = max(peak, rss(options.pid))
+            if options.pids:
+                peak = max(peak, rss(options.pids))
             await asyncio.sleep(0.2)
 
     watcher = asyncio.create_task(watch())
@@ -281,6 +212,6 @@ async def stalled_reader(options: Options, progress: Progress) -> dict[str, Any]
     result |= {"baseline_p99_ms": baseline.get("p99_ms"), "cut_off_s": cut_off}
     if "p99_ms" in result and "p99_ms" in baseline:
         result["p99_ratio"] = result["p99_ms"] / baseline["p99_ms"]
-    if options.pid:
+    if options.pids:
         result["server_growth_mb"] = (peak - before) / 2**20
     return result

@@ -41,7 +41,8 @@ class Hub:
         """Re-send the "online" status so pages can show "offline" when it stops arriving."""
         while True:
             await asyncio.sleep(interval)
-            self._broadcast(list(self.rooms), lambda f: f.status())
+            for room in list(self.rooms):
+                self._broadcast([room], lambda f, room=room: f.status(room))  # type: ignore[misc]
 
     async def attach(self, connection: Connection) -> None:
         room = connection.session.room
@@ -74,8 +75,8 @@ class Hub:
         """Seed the ids of the messages pages of `room` show, so pushes can drop the oldest."""
         if room in self.rooms and room not in self.windows:
             self.windows[room] = deque((m.id for m in history), maxlen=self.history_size)
-            if history and (order := self.orders.get(room)) and order.last is None:
-                order.seen(history[-1].id)
+            if (order := self.orders.get(room)) and order.last is None:
+                order.seen(history[-1].id if history else 0)  # an empty room starts at 0
 
     def online(self) -> dict[str, list[Member]]:
         """The people connected to this process, by room."""

@@ -30,7 +30,7 @@ class RoomOrder:
         self.filling: asyncio.TimerHandle | asyncio.Task[None] | None = None
 
     def seen(self, newest: int) -> None:
-        """Pages were just given the room up to `newest` (history or a resync)."""
+        """Pages were just given the room up to `newest` (history or a resync; 0: empty)."""
         if self.last is None or newest > self.last:
             self.last = newest
             self._release()

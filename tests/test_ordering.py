@@ -76,3 +76,12 @@ async def test_before_the_room_is_known_events_pass_and_history_catches_up() -> 
     order.receive(message(8, 7))
     order.receive(message(6, 5))  # older than what was passed on
     assert out == [7, 8]
+
+
+async def test_in_a_new_room_the_second_message_waits_for_the_first() -> None:
+    out: list[int] = []
+    order = RoomOrder(lambda m: out.append(m.id), Stored(1, 2).after)
+    order.seen(0)  # the room's history was empty
+    order.receive(message(2, 1))
+    order.receive(message(1, 0))
+    assert out == [1, 2]

@@ -1,7 +1,11 @@
 """Logging that never writes a session id (uvicorn logs WebSocket query strings as they are)."""
 
+import copy
 import logging
 import re
+from typing import Any
+
+from uvicorn.config import LOGGING_CONFIG
 
 _SESSION = re.compile(r"(session=)[^&\s\"']+")
 
@@ -26,3 +30,20 @@ def redact_session_ids() -> None:
         logger = logging.getLogger(name)
         if not any(isinstance(f, RedactSessions) for f in logger.filters):
             logger.addFilter(RedactSessions())
+
+
+def log_config(level: str) -> dict[str, Any]:
+    """uvicorn's logging, plus our own loggers (`chat.*`) with level, time and source."""
+    config = copy.deepcopy(LOGGING_CONFIG)
+    config["formatters"]["chat"] = {
+        "()": "uvicorn.logging.DefaultFormatter",
+        "fmt": "%(levelprefix)s %(asctime)s %(name)s: %(message)s",
+        "use_colors": None,
+    }
+    config["handlers"]["chat"] = {
+        "formatter": "chat",
+        "class": "logging.StreamHandler",
+        "stream": "ext://sys.stderr",
+    }
+    config["loggers"]["chat"] = {"handlers": ["chat"], "level": level.upper(), "propagate": False}
+    return config

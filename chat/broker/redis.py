@@ -31,8 +31,8 @@ class BrokerUnavailable(ChatError):
     close_code = 1013
 
 
-def _unavailable() -> BrokerUnavailable:
-    log.warning("Redis is unavailable", exc_info=True)
+def _unavailable(cause: BaseException | None = None) -> BrokerUnavailable:
+    log.warning("Redis is unavailable: %s", cause or "no answer in time")
     return BrokerUnavailable(
         "The chat is briefly unavailable, so your message was not sent. Try again."
     )
@@ -78,7 +78,7 @@ class RedisBroker:
         try:
             await self.redis.publish(channel, json.dumps(event))
         except RedisError as exc:
-            raise _unavailable() from exc
+            raise _unavailable(exc) from exc
 
     async def subscribe(self, channel: str, handler: Handler) -> None:
         first = not self._handlers[channel]
@@ -109,6 +109,8 @@ class RedisBroker:
             try:
                 await pubsub.subscribe("chat:control", *self._handlers)
                 self._pubsub = pubsub
+                if self._connected.is_set():
+                    log.warning("Redis is back: resynchronising every page of this process")
                 self._connected.set()
                 if self.on_resync is not None:
                     self.on_resync()
@@ -157,7 +159,7 @@ class RedisBroker:
                 pipe.sadd(ROOMS, room)
                 added, *_ = await pipe.execute()
         except RedisError as exc:
-            raise _unavailable() from exc
+            raise _unavailable(exc) from exc
         return bool(added)
 
     async def leave(self, room: str, key: str) -> bool:
@@ -168,7 +170,7 @@ class RedisBroker:
                 pipe.hdel(names, key)
                 removed, _ = await pipe.execute()
         except RedisError as exc:
-            raise _unavailable() from exc
+            raise _unavailable(exc) from exc
         return bool(removed)
 
     async def members(self, room: str) -> list[Member]:
@@ -177,7 +179,7 @@ class RedisBroker:
             keys = [str(k) for k in await self.redis.zrangebyscore(expiry, time.time(), "+inf")]
             values = await self.redis.hmget(names, keys) if keys else []
         except RedisError as exc:
-            raise _unavailable() from exc
+            raise _unavailable(exc) from exc
         found = []
         for key, value in zip(keys, values, strict=True):
             if value is not None:
@@ -193,7 +195,7 @@ class RedisBroker:
                     pipe.zcount(self._keys(room)[0], time.time(), "+inf")
                 counts = await pipe.execute()
         except RedisError as exc:
-            raise _unavailable() from exc
+            raise _unavailable(exc) from exc
         return {room: count for room, count in zip(rooms, counts, strict=True) if count}
 
     async def keep_alive(self, room: str, members: list[Member]) -> None:

@@ -32,6 +32,9 @@ def async_url(url: str) -> sa.URL:
     return parsed.set(drivername=driver) if driver else parsed
 
 
+SCHEMA_LOCK = 0x63686174  # "chat": the advisory lock held while tables are created
+
+
 def _room_lock(room: str) -> sa.ColumnElement[int]:
     """The advisory lock key of a room: PostgreSQL's own 64-bit hash of its name."""
     return sa.func.hashtextextended(room, 0)
@@ -67,6 +70,9 @@ class SQLStore:
         self._engine = create_async_engine(self.url, pool_pre_ping=True)
         try:
             async with self.engine.begin() as conn:
+                # Processes starting together take turns: CREATE TABLE IF NOT EXISTS is not
+                # atomic in PostgreSQL (the loser fails on a duplicate name).
+                await conn.execute(sa.select(sa.func.pg_advisory_xact_lock(SCHEMA_LOCK)))
                 await conn.run_sync(metadata.create_all)
                 for table, column, kind in ADDED_COLUMNS:  # a database from an older release
                     await conn.execute(

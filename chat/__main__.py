@@ -5,6 +5,7 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 import uvicorn
 
@@ -14,6 +15,7 @@ from chat.config import Settings
 from chat.errors import ChatError
 from chat.inputs import room_name
 from chat.limits import raise_open_files_limit
+from chat.logs import log_config
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -31,6 +33,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     serve.add_argument(
         "--workers", type=int, default=1, help="processes sharing the port (needs Redis)"
+    )
+    serve.add_argument(
+        "--reload",
+        action="store_true",
+        help="development: restart on code changes, re-read templates and CSS as they change, "
+        "show template errors on the page, serve the gallery at /gallery",
     )
     serve.add_argument(
         "--forwarded-allow-ips",
@@ -61,6 +69,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         # Workers build their app from the environment: they must see the same setting.
         os.environ["CHAT_FORWARDED_ALLOW_IPS"] = args.forwarded_allow_ips
         settings.forwarded_allow_ips = args.forwarded_allow_ips
+        if args.reload:
+            if args.workers > 1:
+                parser.error("--reload runs one process: leave out --workers")
+            os.environ["CHAT_DEVELOPMENT"] = "true"
+            settings.development = True
         return serve_forever(settings, args.host, args.port, args.workers)
     try:
         room = room_name(args.room)
@@ -90,6 +103,8 @@ def serve_forever(settings: Settings, host: str, port: int, workers: int = 1) ->
         host=host,
         port=port,
         workers=workers,
+        reload=settings.development,
+        reload_dirs=[str(Path(__file__).parent)] if settings.development else None,
         http="chat.http:ChatHttpProtocol",  # httptools with a bounded request head
         ws="chat.sockets:ChatWebSocketProtocol",
         ws_max_size=settings.ws_max_size,
@@ -97,6 +112,7 @@ def serve_forever(settings: Settings, host: str, port: int, workers: int = 1) ->
         ws_ping_interval=settings.ping_interval,
         ws_ping_timeout=settings.ping_interval,
         log_level=settings.log_level,
+        log_config=log_config(settings.log_level),
         timeout_graceful_shutdown=5,
         proxy_headers=True,  # uvicorn's own: scheme and client address from trusted proxies
         forwarded_allow_ips=settings.forwarded_allow_ips,

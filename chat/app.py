@@ -6,6 +6,8 @@ import gc
 import logging
 from collections.abc import AsyncIterator
 from http import HTTPStatus
+from pathlib import Path
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
@@ -13,15 +15,16 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException
 
 import chat
-from chat import pages, ws
+from chat import gallery, pages, ws
 from chat.broker import open_broker
 from chat.config import Settings
+from chat.context import Look
 from chat.errors import ChatError
 from chat.formats import HtmlFormat, JsonFormat
 from chat.hub import Hub
 from chat.inputs import ROOM_RULE
 from chat.logs import redact_session_ids
-from chat.rendering import Renderer, asset_dir
+from chat.rendering import Renderer, asset_dir, make_environment
 from chat.rooms import Chat
 from chat.security import SecurityHeaders
 from chat.services import Services
@@ -35,7 +38,8 @@ log = logging.getLogger(__name__)
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the chat app from `settings` (default: read from `CHAT_*` environment variables)."""
     settings = settings or Settings()
-    renderer = Renderer()
+    look = Look.of(settings)
+    renderer = Renderer(look, make_environment(settings.templates_dir, settings.development))
     redact_session_ids()
 
     @contextlib.asynccontextmanager
@@ -57,7 +61,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             chat=Chat(store, broker, sessions, settings),
             hub=hub,
             renderer=renderer,
-            html=HtmlFormat(renderer, settings.max_message_length),
+            html=HtmlFormat(renderer),
             json=JsonFormat(),
         )
         broker.on_resync = hub.resync_soon
@@ -85,7 +89,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(title="chat", version=chat.__version__, lifespan=lifespan)
     app.include_router(pages.router)
     app.include_router(ws.router)
-    app.mount("/static", StaticFiles(directory=asset_dir("static")), name="static")
+    if settings.gallery_on:
+        app.include_router(gallery.router)
+    app.mount("/static", Assets(settings.static_dir, settings.development), name="static")
     app.add_middleware(SecurityHeaders)
     _error_pages(app, renderer)
     return app
@@ -116,6 +122,27 @@ async def _sessions_forever(services: Services) -> None:
             log.warning("session upkeep failed: the database is not answering")
 
 
+class Assets(StaticFiles):
+    """Our static files; a designer's folder (`CHAT_STATIC_DIR`) first, file by file. In
+    development the browser asks again on every load (a 304 when unchanged), so CSS edits show
+    on a plain reload."""
+
+    def __init__(self, overrides: Path | None, development: bool) -> None:
+        self.overrides = overrides
+        self.development = development
+        super().__init__(directory=asset_dir("static"))
+
+    def file_response(self, *args: Any, **kwargs: Any) -> Response:
+        response = super().file_response(*args, **kwargs)
+        if self.development:
+            response.headers["Cache-Control"] = "no-cache"
+        return response
+
+    def get_directories(self, directory: Any = None, packages: Any = None) -> list[Any]:
+        built_in = super().get_directories(directory, packages)
+        return [self.overrides, *built_in] if self.overrides else built_in
+
+
 def _error_pages(app: FastAPI, renderer: Renderer) -> None:
     """Render every refusal in one place: JSON for API paths, an HTML page for people."""
 
@@ -125,7 +152,11 @@ def _error_pages(app: FastAPI, renderer: Renderer) -> None:
         ):
             return JSONResponse({"error": {"code": code, "message": message}}, status_code=status)
         html = renderer.page(
-            "error.html", status=status, title=HTTPStatus(status).phrase, message=message
+            "error.html",
+            status_code=status,
+            title=HTTPStatus(status).phrase,
+            error=message,
+            nonce=request.state.nonce,
         )
         return HTMLResponse(html, status_code=status)
 

@@ -1,5 +1,7 @@
 """Settings, read from `CHAT_*` environment variables (each one is documented in the README)."""
 
+from pathlib import Path
+
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -31,6 +33,15 @@ class Settings(BaseSettings):
     max_header_size: int = Field(default=16_384, ge=1024)
     header_timeout: float = Field(default=10.0, gt=0)
     session_expiry: float = Field(default=7 * 86400.0, gt=0)
+    templates_dir: Path | None = None
+    static_dir: Path | None = None
+    development: bool = False
+    gallery: bool | None = None
+
+    @property
+    def gallery_on(self) -> bool:
+        """The designers' gallery: on in development unless turned off, off otherwise."""
+        return self.development if self.gallery is None else self.gallery
 
     @property
     def ws_max_size(self) -> int:

@@ -4,15 +4,21 @@ Each event is turned into a frame once per format, never once per recipient.
 """
 
 import json
+import logging
 from typing import Any, Protocol
 
+from jinja2 import TemplateError
+
 from chat.broker import Event
+from chat.context import EVERYONE, Viewer
 from chat.errors import ChatError
-from chat.rendering import Renderer
+from chat.rendering import Renderer, template_problem
 from chat.sessions import Session
 from chat.store import Message
 
 ROOM = "room.html"
+log = logging.getLogger(__name__)
+PROBLEM = "default:problem.html"  # built in: a designer's template error cannot break it
 JSON_SUBPROTOCOL = "chat.v1.json"
 
 
@@ -37,63 +43,85 @@ class Format(Protocol):
 
     def named(self, session: Session) -> str: ...
 
-    def error(self, error: ChatError) -> str: ...
+    def error(self, error: ChatError, room: str = "") -> str: ...
 
-    def status(self) -> str: ...
+    def status(self, room: str) -> str: ...
 
 
 class HtmlFormat:
     """Blocks of templates/room.html, marked for htmx's out-of-band swaps.
 
     htmx swaps every top-level element of a frame, so fragments queued together travel as one.
+    A block that fails to render is logged (template, line, cause) and left out, so the event
+    still reaches other formats and the next events still go out; in development the page
+    shows the error where the fragment would have gone.
     """
 
     joins_frames = True
 
-    def __init__(self, renderer: Renderer, max_length: int) -> None:
+    def __init__(self, renderer: Renderer) -> None:
         self.renderer = renderer
-        self.max_length = max_length
-        self._status = renderer.block(ROOM, "status", status_state="online", oob=True)
+
+    def _block(self, block: str, room: str, viewer: Viewer = EVERYONE, **state: Any) -> str:
+        try:
+            return self.renderer.block(ROOM, block, room, viewer, **state)
+        except TemplateError as error:
+            problem = template_problem(error)
+            log.error("template error in block %r, left out of a push: %s", block, problem)
+            if not self.renderer.look.development:
+                return ""
+            return self.renderer.block(
+                PROBLEM, "problem", room, problem=problem, broken_block=block
+            )
 
     def messages(self, room: str, messages: list[Message], *, replace: bool) -> str:
         if not (messages or replace):
             return ""
         oob = "true" if replace else "beforeend"
-        return self.renderer.block(ROOM, "messages", messages=messages, oob=oob)
+        return self._block("messages", room, messages=messages, oob=oob)
 
     def message(self, message: Message, evicted: list[int]) -> str:
-        return self.renderer.block(ROOM, "pushed", m=message, evicted=evicted)
+        return self._block("pushed", message.room, m=message, evicted=evicted)
 
     def presence(self, room: str, events: list[Event], members: list[str] | None) -> list[str]:
-        notices = self.renderer.block(ROOM, "notices", notices=[e["notice"] for e in events])
+        notices = self._block("notices", room, notices=[notice(e) for e in events])
         return [notices + (self.members(room, members) if members is not None else "")]
 
     def members(self, room: str, members: list[str]) -> str:
-        return self.renderer.block(ROOM, "members", members=members, oob="true")
+        return self._block("members", room, members=members, oob="true")
 
     def welcome(self, session: Session) -> str:
-        return ""
+        """A connection was accepted: clear a refusal the page may still show."""
+        return self._block("composer_error", session.room, viewer_of(session), oob="true")
 
     def sent(self, session: Session, message: Message) -> str:
         """The sender's composer again, empty and focused (htmx does not reset the form), with
         the number of the next draft."""
-        return self.renderer.block(
-            ROOM,
-            "composer",
-            room=session.room,
-            session=session,
-            oob="true",
-            max_length=self.max_length,
-        )
+        return self._block("composer", session.room, viewer_of(session), oob="true")
 
     def named(self, session: Session) -> str:
         return ""  # pages rename with a form over HTTP
 
-    def error(self, error: ChatError) -> str:
-        return self.renderer.block(ROOM, "composer_error", error=error.message, error_oob=True)
+    def error(self, error: ChatError, room: str = "") -> str:
+        return self._block("composer_error", room, error=error.message, oob="true")
 
-    def status(self) -> str:
-        return self._status
+    def status(self, room: str) -> str:
+        return self._block("status", room, status_state="online", oob="true")
+
+
+def viewer_of(session: Session) -> Viewer:
+    """The person a page (or a fragment only they receive) is rendered for."""
+    return Viewer(key=session.key, name=session.name, session=session.id, next=session.seq + 1)
+
+
+def notice(event: Event) -> dict[str, str]:
+    """What templates say about someone coming, going or changing name."""
+    return {
+        "id": event["notice"]["id"],
+        "kind": event["type"],
+        "name": event["name"],
+        "old": event.get("old", ""),
+    }
 
 
 def message_json(message: Message) -> dict[str, Any]:
@@ -134,10 +162,7 @@ class JsonFormat:
 
     def presence(self, room: str, events: list[Event], members: list[str] | None) -> list[str]:
         keys = ("type", "room", "name", "key", "old")
-        frames = [
-            _dumps({**{k: e[k] for k in keys if k in e}, "text": e["notice"]["text"]})
-            for e in events
-        ]
+        frames = [_dumps({**{k: e[k] for k in keys if k in e}, "text": _said(e)}) for e in events]
         return frames if members is None else [*frames, self.members(room, members)]
 
     def members(self, room: str, members: list[str]) -> str:
@@ -163,8 +188,15 @@ class JsonFormat:
     def named(self, session: Session) -> str:
         return _dumps({"type": "named", "room": session.room, "name": session.name})
 
-    def error(self, error: ChatError) -> str:
+    def error(self, error: ChatError, room: str = "") -> str:
         return _dumps({"type": "error", "code": error.code, "message": error.message})
 
-    def status(self) -> str:
+    def status(self, room: str) -> str:
         return ""
+
+
+def _said(event: Event) -> str:
+    """The JSON protocol's sentence for a presence event."""
+    if event["type"] == "rename":
+        return f"{event['old']} is now {event['name']}"
+    return f"{event['name']} {'joined' if event['type'] == 'join' else 'left'}"

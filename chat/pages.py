@@ -7,7 +7,7 @@ from fastapi import APIRouter, Form, Request, Response
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 
 from chat.errors import ChatError
-from chat.formats import ROOM, message_json
+from chat.formats import ROOM, message_json, viewer_of
 from chat.frames import draft_number
 from chat.http import SERVER
 from chat.inputs import room_name
@@ -43,7 +43,9 @@ async def rooms(request: Request, room: str | None = None) -> Response:
     services = services_of(request)
     if room is not None:
         return RedirectResponse(room_url(room_name(room.strip())), SEE_OTHER)
-    html = services.renderer.page("rooms.html", rooms=await services.chat.active_rooms())
+    html = services.renderer.page(
+        "rooms.html", rooms=await services.chat.active_rooms(), nonce=request.state.nonce
+    )
     return HTMLResponse(html)
 
 
@@ -88,10 +90,8 @@ async def change_name(
     except ChatError as refused:
         error = refused
     if request.headers.get("hx-request") == "true":
-        context: dict[str, Any] = {"room": me.room, "session": me}
-        if error:
-            context |= {"name_error": error.message, "name_draft": name}
-        html = services.renderer.block(ROOM, "name_form", **context)
+        state = {"name_error": error.message, "name_draft": name} if error else {}
+        html = services.renderer.block(ROOM, "name_form", me.room, viewer_of(me), **state)
         response: Response = HTMLResponse(html, status_code=error.status if error else 200)
     elif error:
         response = await _render_room(
@@ -179,15 +179,11 @@ async def _render_room(
         me.cursor = history[-1].id if history else 0
     html = services.renderer.page(
         ROOM,
-        room=me.room,
-        session=me,
+        me.room,
+        viewer_of(me),
         messages=history,
         members=await services.chat.members(me.room),
         nonce=request.state.nonce,
-        max_length=services.settings.max_message_length,
-        status_state="connecting",
-        oob=None,
-        notices=[],
         **extra,
     )
     return HTMLResponse(html, status_code=status, headers={"Cache-Control": "no-store"})

@@ -170,13 +170,12 @@ class Chat:
     async def _announce(self, room: str, kind: str, name: str, key: str, old: str = "") -> None:
         """Publish who came, went or changed name (pages then fetch the member list once for
         all the changes of a moment: see `Hub`)."""
-        text = {"join": f"{name} joined", "leave": f"{name} left", "rename": f"{old} is now {name}"}
         event: Event = {
             "type": kind,
             "room": room,
             "name": name,
             "key": key,
-            "notice": {"id": secrets.token_hex(6), "text": text[kind]},
+            "notice": {"id": secrets.token_hex(6)},
         }
         if old:
             event["old"] = old

@@ -105,7 +105,7 @@ async def _catch_up(services: Services, connection: Connection, reconnected: boo
     if recent:
         connection.floor = max(connection.floor, recent[-1].id)
     members = format.members(session.room, await services.chat.members(session.room))
-    for frame in (format.welcome(session), history, members, format.status()):
+    for frame in (format.welcome(session), history, members, format.status(session.room)):
         if frame:
             await connection.websocket.send_text(frame)
 

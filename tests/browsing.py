@@ -11,6 +11,13 @@ def fresh_room(prefix: str = "t") -> str:
     return f"{prefix}-{next(_rooms)}"
 
 
+STATUS = (
+    "() => [...document.querySelectorAll('#status .label')]"
+    ".filter(e => getComputedStyle(e).visibility === 'visible')"
+    ".map(e => e.textContent.trim()).join(' ')"
+)
+
+
 class ChatPage:
     def __init__(self, context: Any, base_url: str, room: str = "lobby") -> None:
         self.page = context.new_page()
@@ -80,10 +87,18 @@ class ChatPage:
         """Which messages the page's own stylesheet marks as this person's."""
         return [
             bool(x)
-            for x in self.page.locator("#messages li[data-n] .author").evaluate_all(
-                "items => items.map(e => getComputedStyle(e, '::after').content.includes('you'))"
+            for x in self.page.locator("#messages li[data-n] .you").evaluate_all(
+                "items => items.map(e => e.checkVisibility())"
             )
         ]
+
+    def status(self) -> str:
+        """The connection state a person reads: the one visible label of #status."""
+        shown: str = self.page.evaluate(STATUS)
+        return shown
+
+    def wait_for_status(self, state: str, timeout: float = 20_000) -> None:
+        self.page.wait_for_function(f"s => ({STATUS})() === s", arg=state, timeout=timeout)
 
     def members(self) -> list[str]:
         return [t.strip() for t in self.page.locator("#members li").all_inner_texts()]

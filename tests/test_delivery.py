@@ -151,7 +151,7 @@ def wait_for(client: TestClient, condition, timeout: float = 10) -> None:  # typ
 
 
 def test_connect_and_close_cycles_leave_no_sessions_behind(tmp_path: Path) -> None:
-    settings = Settings(database_url=f"sqlite:///{tmp_path / 'c.db'}", session_ttl=1)
+    settings = Settings(database_url=f"sqlite:///{tmp_path / 'c.db'}", session_ttl=3)
     with TestClient(create_app(settings)) as client:
         for _ in range(2000):
             with json_socket(client) as ws:

@@ -36,10 +36,7 @@ def own_server(tmp_path: Path) -> Iterator[ChatServer]:
 
 
 def status_label(page: ChatPage) -> str:
-    content: str = page.page.evaluate(
-        "getComputedStyle(document.querySelector('#status .label'), '::after').content"
-    )
-    return content.strip('"')
+    return page.status()
 
 
 @pytest.mark.browser
@@ -52,11 +49,7 @@ def test_a_dropped_network_resynchronises_the_page_exactly_once(
         page = ChatPage(context, proxy.url, room).open()
         page.send("before the drop")
         proxy.cut()
-        page.page.wait_for_function(
-            "() => getComputedStyle(document.querySelector('#status .label'), '::after')"
-            ".content.includes('offline')",
-            timeout=20_000,
-        )
+        page.wait_for_status("offline")
         with RawClient(own_server.url, room) as other:
             for text in ["missed 1", "missed 2", "missed 3"]:
                 other.send_and_wait(text)

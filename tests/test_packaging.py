@@ -51,13 +51,28 @@ def test_the_wheel_ships_templates_and_static_and_serves_the_page(tmp_path: Path
     # Only the installed copy is importable as `chat`, and the checkout is not the working directory.
     workdir = tmp_path / "elsewhere"
     workdir.mkdir()
-    server = ChatServer(workdir, PYTHONPATH=os.pathsep.join([str(target)]))
+    # A designer's folders override the installed templates and CSS, one file at a time.
+    (workdir / "look").mkdir()
+    (workdir / "look" / "room.html").write_text(
+        '{% extends "default:room.html" %}{% block title %}Our own chat{% endblock %}'
+    )
+    (workdir / "assets").mkdir()
+    (workdir / "assets" / "chat.css").write_text("body { color: rebeccapurple; }")
+    server = ChatServer(
+        workdir,
+        PYTHONPATH=os.pathsep.join([str(target)]),
+        CHAT_TEMPLATES_DIR=str(workdir / "look"),
+        CHAT_STATIC_DIR=str(workdir / "assets"),
+    )
     server.start()
     try:
         with urllib.request.urlopen(server.url + "/") as page:
-            assert b'id="chat-form"' in page.read()
+            html = page.read()
+            assert b'id="chat-form"' in html and b"<title>Our own chat</title>" in html
         with urllib.request.urlopen(server.url + "/static/vendor/htmx-2.0.11.min.js") as script:
             assert script.status == 200
+        with urllib.request.urlopen(server.url + "/static/chat.css") as css:
+            assert css.read() == b"body { color: rebeccapurple; }"
         assert (target / "chat" / "templates" / "room.html").exists()
     finally:
         server.stop()

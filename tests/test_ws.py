@@ -64,7 +64,9 @@ def test_blank_messages_are_refused_visibly_and_not_numbered(client: TestClient)
     with connect(client, session) as ws:
         for blank in ["", "   ", "\n\t "]:
             send(ws, blank)
-            error = one(receive_until(ws, "#composer-error"), "#composer-error")
+            error = one(
+                receive_until(ws, "#composer-error:-soup-contains('empty')"), "#composer-error"
+            )
             assert "empty" in error.get_text()
         send(ws, "real")
         assert messages(receive_until(ws, "li[data-n]")) == [(1, "real")]

@@ -1,0 +1,75 @@
+"""What every template block sees: one set of variables, built here for pages and pushes alike,
+so a block that renders on the page renders in a push too (docs/designers.md lists them)."""
+
+from dataclasses import dataclass
+from typing import Any
+
+from chat.config import Settings
+
+
+@dataclass(frozen=True, slots=True)
+class Viewer:
+    """Whom a render is for: one page's person, or `EVERYONE` (a push rendered once for all)."""
+
+    key: str  # the public author key their messages carry as data-author
+    name: str
+    session: str  # the page's secret session id, for its forms
+    next: int = 1  # the number the composer gives its next draft
+
+    def __bool__(self) -> bool:
+        return bool(self.key)
+
+
+EVERYONE = Viewer(key="", name="", session="")
+
+
+@dataclass(frozen=True, slots=True)
+class Look:
+    """The settings a designer may show."""
+
+    max_length: int  # longest message, in characters
+    history_size: int  # messages a page shows
+    heartbeat: float  # seconds between "online" refreshes
+    offline_after: float  # seconds without one before a page shows "offline"
+    development: bool  # `chat serve --reload`: template errors are shown on the page
+
+    @classmethod
+    def of(cls, settings: Settings) -> "Look":
+        return cls(
+            max_length=settings.max_message_length,
+            history_size=settings.history_size,
+            heartbeat=settings.heartbeat,
+            offline_after=max(10.0, settings.heartbeat * 2.5),
+            development=settings.development,
+        )
+
+
+# Every block may use every one of these; what a render does not set keeps its default.
+STATE: dict[str, Any] = {
+    "messages": [],  # messages to show, oldest first
+    "m": None,  # the message the `message` block shows
+    "evicted": [],  # ids of messages pages drop when a new one arrives
+    "members": [],  # names of the people online
+    "notices": [],  # {"id", "kind": join|leave|rename, "name", "old"} of people coming and going
+    "status_state": "connecting",  # connecting | online | offline
+    "error": "",  # what went wrong with the last message (under the composer)
+    "draft": "",  # the text the composer keeps after an error
+    "name_error": "",
+    "name_draft": "",
+    "oob": "",  # the hx-swap-oob value when the block is pushed ("" on the page)
+    "nonce": "",  # the page's CSP nonce, for its one <style>
+    "rooms": {},  # the rooms page: room -> people online
+    "status_code": 200,  # error pages
+    "title": "",
+    "gallery": [],  # the designers' gallery: (what it shows, the rendered block)
+    "problem": "",  # development: a template error, and the block it broke
+    "broken_block": "",
+}
+
+
+def context(room: str, viewer: Viewer, look: Look, **state: Any) -> dict[str, Any]:
+    """The variables of a render: `room`, `viewer`, `everyone`, `chat` and the block state."""
+    unknown = set(state) - STATE.keys()
+    if unknown:
+        raise TypeError(f"not a documented template variable: {sorted(unknown)}")
+    return {"room": room, "viewer": viewer, "everyone": EVERYONE, "chat": look, **STATE, **state}

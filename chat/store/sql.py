@@ -35,9 +35,26 @@ def async_url(url: str) -> sa.URL:
 SCHEMA_LOCK = 0x63686174  # "chat": the advisory lock held while tables are created
 
 
-def _room_lock(room: str) -> sa.ColumnElement[int]:
-    """The advisory lock key of a room: PostgreSQL's own 64-bit hash of its name."""
-    return sa.func.hashtextextended(room, 0)
+# Storing a message is one statement: the room's advisory lock (its waiters are woken, never
+# poll), the room's last id, the insert, and the commit that releases the lock, all inside
+# PostgreSQL. So a room's ids follow commit order, each message knows the one before it, and
+# the lock is held for no round trip between the chat and the database.
+ADD_MESSAGE_FUNCTION = """
+CREATE OR REPLACE FUNCTION chat_add_message(
+    p_room text, p_author text, p_author_key text, p_n integer, p_text text,
+    p_created_at timestamptz, OUT id bigint, OUT prev bigint
+) LANGUAGE plpgsql VOLATILE AS $$
+BEGIN
+    PERFORM pg_advisory_xact_lock(hashtextextended(p_room, 0));
+    SELECT coalesce(max(m.id), 0) INTO prev FROM messages AS m WHERE m.room = p_room;
+    INSERT INTO messages (room, author, author_key, n, text, created_at)
+    VALUES (p_room, p_author, p_author_key, p_n, p_text, p_created_at)
+    RETURNING messages.id INTO id;
+END $$
+"""
+ADD_MESSAGE = sa.text(
+    "SELECT id, prev FROM chat_add_message(:room, :author, :author_key, :n, :text, :created_at)"
+)
 
 
 def _row(row: Any) -> Message:
@@ -74,6 +91,7 @@ class SQLStore:
                 # atomic in PostgreSQL (the loser fails on a duplicate name).
                 await conn.execute(sa.select(sa.func.pg_advisory_xact_lock(SCHEMA_LOCK)))
                 await conn.run_sync(metadata.create_all)
+                await conn.execute(sa.text(ADD_MESSAGE_FUNCTION))
                 for table, column, kind in ADDED_COLUMNS:  # a database from an older release
                     await conn.execute(
                         sa.text(f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS {column} {kind}")
@@ -97,26 +115,15 @@ class SQLStore:
 
     async def add(self, message: NewMessage) -> Message:
         values = {c.name: getattr(message, c.name) for c in COLUMNS}
-        previous = sa.select(sa.func.coalesce(sa.func.max(messages.c.id), 0)).where(
-            messages.c.room == message.room
-        )
         try:
-            async with self.engine.begin() as conn:
-                # One writer per room until commit (waiters are woken, not polling), so the
-                # room's ids follow commit order and each message knows the one before it.
-                await conn.execute(
-                    sa.select(sa.func.pg_advisory_xact_lock(_room_lock(message.room)))
-                )
-                prev = (await conn.execute(previous)).scalar_one()
-                result = await conn.execute(
-                    messages.insert().values(**values).returning(messages.c.id)
-                )
-                new_id = result.scalar_one()
+            async with self.engine.connect() as conn:
+                autocommit = await conn.execution_options(isolation_level="AUTOCOMMIT")
+                row = (await autocommit.execute(ADD_MESSAGE, values)).one()
         except (SQLAlchemyError, OSError) as exc:
             raise StoreUnavailable(
                 "Your message could not be saved, so it was not sent. Try again in a moment."
             ) from exc
-        return Message(id=new_id, prev=prev, **values)
+        return Message(id=row.id, prev=row.prev, **values)
 
     async def numbered(self, author_key: str, n: int) -> Message | None:
         query = messages.select().where(messages.c.author_key == author_key, messages.c.n == n)

@@ -7,8 +7,6 @@ import json
 import logging
 from typing import Any, Protocol
 
-from jinja2 import TemplateError
-
 from chat.broker import Event
 from chat.context import EVERYONE, Viewer
 from chat.errors import ChatError
@@ -65,7 +63,7 @@ class HtmlFormat:
     def _block(self, block: str, room: str, viewer: Viewer = EVERYONE, **state: Any) -> str:
         try:
             return self.renderer.block(ROOM, block, room, viewer, **state)
-        except TemplateError as error:
+        except Exception as error:  # a designer's template: nothing in it may stop delivery
             problem = template_problem(error)
             log.error("template error in block %r, left out of a push: %s", block, problem)
             if not self.renderer.look.development:

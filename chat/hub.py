@@ -75,7 +75,7 @@ class Hub:
         """Seed the ids of the messages pages of `room` show, so pushes can drop the oldest."""
         if room in self.rooms and room not in self.windows:
             self.windows[room] = deque((m.id for m in history), maxlen=self.history_size)
-            if (order := self.orders.get(room)) and order.last is None:
+            if order := self.orders.get(room):
                 order.seen(history[-1].id if history else 0)  # an empty room starts at 0
 
     def online(self) -> dict[str, list[Member]]:

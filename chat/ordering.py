@@ -11,12 +11,13 @@ from chat.store import Message
 
 log = logging.getLogger(__name__)
 PATIENCE = 0.1  # seconds a message waits for its predecessor's event before the store is read
+GIVE_UP = 5  # store reads in a row with nothing passed on at all before a gap is skipped
 
 
 class RoomOrder:
     """Passes a room's messages on in store order, each once; fills gaps from the store."""
 
-    __slots__ = ("deliver", "fetch", "filling", "last", "waiting")
+    __slots__ = ("deliver", "fetch", "filling", "last", "stalled", "waiting")
 
     def __init__(
         self,
@@ -28,24 +29,30 @@ class RoomOrder:
         self.last: int | None = None  # the newest message passed on (None: not known yet)
         self.waiting: dict[int, Message] = {}  # by the id of the message they follow
         self.filling: asyncio.TimerHandle | asyncio.Task[None] | None = None
+        self.stalled = 0  # store reads in a row that moved nothing on
 
     def seen(self, newest: int) -> None:
         """Pages were just given the room up to `newest` (history or a resync; 0: empty)."""
         if self.last is None or newest > self.last:
             self.last = newest
-            self._release()
+        self._release()
+        self._wait_for_gaps()
 
     def receive(self, message: Message) -> None:
-        """A message event, possibly early, late or twice."""
+        """A message event, possibly early, late or twice. Until the room's history has been
+        read (`seen`), events wait: the history decides where the room stands."""
         last = self.last
         if last is not None and message.id <= last:
             return
-        if last is None or not message.prev or message.prev <= last:
+        if last is not None and (not message.prev or message.prev <= last):
             self._pass(message)
             self._release()
             return
         self.waiting[message.prev] = message
-        if self.filling is None:
+        self._wait_for_gaps()
+
+    def _wait_for_gaps(self) -> None:
+        if self.waiting and self.filling is None:
             loop = asyncio.get_running_loop()
             self.filling = loop.call_later(PATIENCE, self._start_filling)
 
@@ -55,6 +62,7 @@ class RoomOrder:
 
     def _pass(self, message: Message) -> None:
         self.last = message.id
+        self.stalled = 0
         self.deliver(message)
 
     def _release(self) -> None:
@@ -72,10 +80,13 @@ class RoomOrder:
         self.filling = asyncio.create_task(self._fill())
 
     async def _fill(self) -> None:
-        """A predecessor never came (its publisher failed or died): read the gap from the store."""
+        """A predecessor never came (its publisher failed or died): read the gap from the store.
+        (With no history read yet there is nothing to read after: pass on what arrived.)"""
         try:
-            missing = await self.fetch(self.last or 0)
-        except ChatError:
+            if self.last is None:
+                raise LookupError("no history yet")
+            missing = await self.fetch(self.last)
+        except (ChatError, LookupError):
             log.warning("cannot read a gap in a room's messages: passing on what arrived")
             missing = sorted(self.waiting.values(), key=lambda m: m.id)
         except Exception:
@@ -86,7 +97,14 @@ class RoomOrder:
         for message in missing:
             if self.last is None or message.id > self.last:
                 self._pass(message)
-        self.waiting = {p: m for p, m in self.waiting.items() if m.id > (self.last or 0)}
         self._release()
-        if self.waiting and self.filling is None:
-            self.filling = asyncio.get_running_loop().call_later(PATIENCE, self._start_filling)
+        if self.waiting:
+            self.stalled += 1  # back to 0 whenever anything is passed on, however it came
+        if self.waiting and self.stalled >= GIVE_UP:  # nothing came for a while: skip the gap
+            log.warning("a gap in a room's messages never filled: skipped")
+            arrived = sorted(self.waiting.values(), key=lambda m: m.id)
+            self.waiting = {}
+            for message in arrived:
+                if self.last is None or message.id > self.last:
+                    self._pass(message)
+        self._wait_for_gaps()

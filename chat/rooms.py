@@ -60,28 +60,34 @@ class Chat:
         the first try was lost) is recognised and not stored twice.
         """
         clean = inputs.message_text(text, self.settings.max_message_length)
-        if n is not None and n <= session.seq:
-            stored = await self.store.numbered(session.key, n)
-            if stored is not None and stored.text == clean:
-                return stored
-        if session.bucket is None:
-            session.bucket = TokenBucket(self.settings.rate_per_second, self.settings.rate_burst)
-        session.bucket.take()
-        number = session.seq = session.seq + 1  # taken now: a concurrent post gets the next one
-        draft = NewMessage(
-            room=session.room,
-            author=session.name,
-            author_key=session.key,
-            n=number,
-            text=clean,
-            created_at=datetime.now(UTC),
-        )
-        try:
-            message = await self.store.add(draft)
-        except BaseException:
-            if session.seq == number:
-                session.seq = number - 1
-            raise
+        if session.posting is None:
+            session.posting = asyncio.Lock()
+        async with session.posting:  # one post of a page at a time: a resend waits for the first
+            if n is not None and (n <= session.seq or n == session.unsure):
+                stored = await self.store.numbered(session.key, n)
+                if stored is not None and stored.text == clean:
+                    return stored
+            if session.bucket is None:
+                session.bucket = TokenBucket(
+                    self.settings.rate_per_second, self.settings.rate_burst
+                )
+            session.bucket.take()
+            draft = NewMessage(
+                room=session.room,
+                author=session.name,
+                author_key=session.key,
+                n=session.seq + 1,
+                text=clean,
+                created_at=datetime.now(UTC),
+            )
+            try:
+                message = await self.store.add(draft)
+            except ChatError:
+                # The database may have committed before the error reached us: a resend of
+                # this number looks for it before storing it again.
+                session.unsure = draft.n
+                raise
+            session.seq = message.n
         await self._publish(message)
         return message
 
@@ -140,10 +146,10 @@ class Chat:
         self.sessions.touch(session)
         if session.connections:
             return
-        with contextlib.suppress(ChatError):  # the database is away: upkeep marks it later
-            await self.sessions.left(session)
         if await self.broker.leave(session.room, session.key):
             await self._announce(session.room, "leave", session.name, session.key)
+        with contextlib.suppress(ChatError):  # the database is away: upkeep marks it later
+            await self.sessions.left(session)
 
     async def sweep(self) -> None:
         """Announce people whose process died (their presence expired) as gone."""

@@ -7,6 +7,7 @@ used session expires too once nobody has used it for `expiry` seconds (one that 
 a message: after `ttl`), and its row is deleted.
 """
 
+import asyncio
 import secrets
 import time
 from collections import OrderedDict
@@ -42,6 +43,8 @@ class Session:
     ever_connected: bool = False
     last_seen: float = field(default_factory=time.monotonic)
     bucket: TokenBucket | None = None
+    posting: asyncio.Lock | None = None  # held while one of its messages is stored
+    unsure: int = 0  # a number whose storing failed, perhaps after the database committed it
 
     def record(self) -> SessionRecord:
         return SessionRecord(key=self.key, room=self.room, name=self.name, browser=self.browser)
@@ -102,7 +105,8 @@ class Sessions:
             self._cache.pop(session.key, None)
             raise Forbidden(EXPIRED, code="expired_session")
         if record is not None:
-            session.name, session.seq, session.ever_connected = record.name, record.seq, True
+            session.name, session.ever_connected = record.name, True
+            session.seq = max(session.seq, record.seq)  # a post may be storing one right now
             await self.store.touch_sessions([session.key])
         elif now - issued > self.ttl or (cached is not None and cached.ever_connected):
             self._cache.pop(session.key, None)  # unused too long, or used and since deleted

@@ -21,6 +21,6 @@ async def supervised(name: str, run: Callable[[], Awaitable[None]]) -> None:
             log.error("%s stopped by itself; restarting it in %.1f s", name, pause)
         except Exception:
             log.exception("%s failed; restarting it in %.1f s", name, pause)
-        await asyncio.sleep(pause)
         ran_well = time.monotonic() - started > LONGEST_PAUSE
+        await asyncio.sleep(pause)
         pause = FIRST_PAUSE if ran_well else min(pause * 2, LONGEST_PAUSE)

@@ -68,14 +68,25 @@ async def test_a_predecessor_that_never_comes_is_read_from_the_store() -> None:
     order.close()
 
 
-async def test_before_the_room_is_known_events_pass_and_history_catches_up() -> None:
+async def test_before_the_history_is_read_events_wait_for_it() -> None:
+    out: list[int] = []
+    store = Stored(5, 6, 7, 8)
+    order = RoomOrder(lambda m: out.append(m.id), store.after)
+    order.receive(message(8, 7))  # arrives before its predecessor, before any history
+    order.receive(message(7, 6))
+    assert out == []
+    order.seen(6)  # the history the first page was given ends at 6
+    assert out == [7, 8] and store.reads == []
+
+
+async def test_a_gap_the_store_cannot_fill_is_skipped() -> None:
     out: list[int] = []
     order = RoomOrder(lambda m: out.append(m.id), Stored().after)
-    order.receive(message(7, 6))
-    order.seen(5)  # the history read before 7 arrived
-    order.receive(message(8, 7))
-    order.receive(message(6, 5))  # older than what was passed on
-    assert out == [7, 8]
+    order.seen(3)
+    order.receive(message(9, 5))
+    async with asyncio.timeout(5):
+        while out != [9]:
+            await asyncio.sleep(0.01)
 
 
 async def test_in_a_new_room_the_second_message_waits_for_the_first() -> None:
@@ -85,3 +96,21 @@ async def test_in_a_new_room_the_second_message_waits_for_the_first() -> None:
     order.receive(message(2, 1))
     order.receive(message(1, 0))
     assert out == [1, 2]
+
+
+async def test_a_long_gap_is_read_page_by_page() -> None:
+    out: list[int] = []
+    ids = list(range(1, 31))
+    store = Stored(*ids)
+    pages = store.after
+
+    async def ten_at_a_time(after: int) -> list[Message]:
+        return (await pages(after))[:10]  # the store answers a page of messages at a time
+
+    order = RoomOrder(lambda m: out.append(m.id), ten_at_a_time)
+    order.seen(0)
+    order.receive(message(30, 29))  # 1 to 29 were stored, their events lost
+    async with asyncio.timeout(5):
+        while len(out) < 30:
+            await asyncio.sleep(0.01)
+    assert out == ids

@@ -1,5 +1,5 @@
-"""The SQL store for servers: SQLAlchemy async Core over asyncpg (PostgreSQL), or any other
-async driver SQLAlchemy knows, given its URL (`driver+dialect://`) and the driver installed."""
+"""The PostgreSQL store for servers: SQLAlchemy async Core over asyncpg (or another async
+PostgreSQL driver, given as `postgresql+driver://` and installed)."""
 
 import time
 from datetime import UTC
@@ -25,7 +25,7 @@ def async_url(url: str) -> sa.URL:
     """Map the plain URLs people write (`postgresql://…`) to SQLAlchemy's async drivers."""
     parsed = make_url(url)
     driver = _DRIVERS.get(parsed.drivername)
-    if driver is None and "+" not in parsed.drivername:
+    if driver is None and not parsed.drivername.startswith("postgresql+"):
         raise ValueError(
             f"Unsupported database URL {parsed.drivername}://; use sqlite:/// or postgresql://"
         )

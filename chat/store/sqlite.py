@@ -202,7 +202,7 @@ class SQLiteStore:
         try:
             [(prev,)] = self._run(PREVIOUS, _AWAY, room=message.room, id=new_id)
         except StoreUnavailable:
-            prev = 0  # stored all the same; receivers then read the room from the store
+            prev = new_id - 1  # stored all the same: a hint that makes receivers read the gap
         return Message(id=new_id, prev=prev, **values)
 
     async def numbered(self, author_key: str, n: int) -> Message | None:

@@ -9,6 +9,8 @@ import contextlib
 import socket
 import threading
 
+from tests.proxy import close_all
+
 
 class ConnectProxy:
     """Tunnels `CONNECT name:port` to `hosts[name]:port`, from `source`; refuses anything else."""
@@ -37,11 +39,7 @@ class ConnectProxy:
             self._listener.shutdown(socket.SHUT_RDWR)
         self._listener.close()
         with self._lock:
-            for sock in self._sockets:
-                with contextlib.suppress(OSError):
-                    sock.shutdown(socket.SHUT_RDWR)
-                sock.close()
-            self._sockets.clear()
+            close_all(self._sockets)
 
     def _accept(self) -> None:
         while True:

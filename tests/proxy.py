@@ -7,6 +7,16 @@ import threading
 from tests.servers import free_port
 
 
+def close_all(sockets: list[socket.socket] | set[socket.socket]) -> None:
+    """Shut down and close every socket of a proxy (a test's network going away), then forget
+    them."""
+    for sock in sockets:
+        with contextlib.suppress(OSError):
+            sock.shutdown(socket.SHUT_RDWR)
+        sock.close()
+    sockets.clear()
+
+
 class FlakyProxy:
     """Forwards 127.0.0.1:port to `target_port` (which may be changed, like a load balancer);
     `cut()` drops every connection and refuses new ones until `restore()`."""
@@ -38,11 +48,7 @@ class FlakyProxy:
             self._listener.close()
             self._listener = None
         with self._lock:
-            for sock in self._sockets:
-                with contextlib.suppress(OSError):
-                    sock.shutdown(socket.SHUT_RDWR)
-                sock.close()
-            self._sockets.clear()
+            close_all(self._sockets)
 
     def close(self) -> None:
         self.cut()

@@ -19,9 +19,8 @@ from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 from uvicorn.server import ServerState
 
 from chat.config import Settings
-from chat.sockets import ChatWebSocketProtocol
+from chat.sockets import SERVER, ChatWebSocketProtocol
 
-SERVER = "chat.server"
 _settings = Settings()
 
 

@@ -9,11 +9,11 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from chat.errors import ChatError
 from chat.formats import ROOM, message_json, viewer_of
 from chat.frames import draft_number
-from chat.http import SERVER
 from chat.inputs import room_name
 from chat.security import check_origin
 from chat.services import Services
 from chat.sessions import Session
+from chat.sockets import SERVER
 
 router = APIRouter()
 

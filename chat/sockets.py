@@ -27,6 +27,7 @@ from typing import Any
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 
 DIRECT = "chat.direct"
+SERVER = "chat.server"  # what chat.http tells the app about the server, in each HTTP scope
 RESET_ON_CLOSE = struct.pack("ii", 1, 0)  # SO_LINGER on, zero seconds: close() sends a reset
 
 

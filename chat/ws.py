@@ -119,7 +119,7 @@ async def _read_forever(services: Services, connection: Connection) -> None:
             return
         if frame.get("text") is None:
             refusal = InvalidInput("Binary frames are not accepted; send JSON.", code="binary")
-            connection.push(connection.format.error(refusal))
+            connection.push(connection.format.error(refusal, connection.session.room))
             await connection.close(UNSUPPORTED_DATA, "binary frames are not accepted")
             return
         await _handle(services, connection, frame["text"])
@@ -141,7 +141,7 @@ async def _handle(services: Services, connection: Connection, raw: str) -> None:
                 message = await services.chat.post(session, command.text, command.n)
                 reply = format.sent(session, message)
         except ChatError as error:
-            reply = format.error(error)
+            reply = format.error(error, session.room)
         if reply:
             connection.push(reply)
     finally:

@@ -5,24 +5,23 @@ import contextlib
 import gc
 import logging
 from collections.abc import AsyncIterator
-from http import HTTPStatus
 from pathlib import Path
 from typing import Any
 
-from fastapi import FastAPI, Request
-from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi import FastAPI
+from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
-from starlette.exceptions import HTTPException
 
 import chat
 from chat import gallery, pages, ws
 from chat.broker import open_broker
 from chat.config import Settings
 from chat.context import Look
+from chat.error_pages import error_pages
 from chat.errors import ChatError
-from chat.formats import HtmlFormat, JsonFormat
+from chat.formats import Formats
 from chat.hub import Hub
-from chat.inputs import ROOM_RULE
+from chat.i18n import Languages
 from chat.logs import redact_session_ids
 from chat.rendering import Renderer, asset_dir, make_environment
 from chat.rooms import Chat
@@ -39,7 +38,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the chat app from `settings` (default: read from `CHAT_*` environment variables)."""
     settings = settings or Settings()
     look = Look.of(settings)
-    renderer = Renderer(look, make_environment(settings.templates_dir, settings.development))
+    languages = Languages(settings.language)
+    environment = make_environment(settings.templates_dir, settings.development)
+    renderer = Renderer(look, environment, languages)
     redact_session_ids()
 
     @contextlib.asynccontextmanager
@@ -61,8 +62,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             chat=Chat(store, broker, sessions, settings),
             hub=hub,
             renderer=renderer,
-            html=HtmlFormat(renderer),
-            json=JsonFormat(),
+            languages=languages,
+            formats=Formats(renderer, languages),
         )
         broker.on_resync = hub.resync_soon
         app.state.services.chat.on_unpublished = hub.resync_room
@@ -93,7 +94,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(gallery.router)
     app.mount("/static", Assets(settings.static_dir, settings.development), name="static")
     app.add_middleware(SecurityHeaders)
-    _error_pages(app, renderer)
+    error_pages(app, renderer, languages)
     return app
 
 
@@ -141,34 +142,3 @@ class Assets(StaticFiles):
     def get_directories(self, directory: Any = None, packages: Any = None) -> list[Any]:
         built_in = super().get_directories(directory, packages)
         return [self.overrides, *built_in] if self.overrides else built_in
-
-
-def _error_pages(app: FastAPI, renderer: Renderer) -> None:
-    """Render every refusal in one place: JSON for API paths, an HTML page for people."""
-
-    def respond(request: Request, status: int, message: str, code: str) -> Response:
-        if request.url.path.endswith(".json") or "text/html" not in request.headers.get(
-            "accept", ""
-        ):
-            return JSONResponse({"error": {"code": code, "message": message}}, status_code=status)
-        html = renderer.page(
-            "error.html",
-            status_code=status,
-            title=HTTPStatus(status).phrase,
-            error=message,
-            nonce=request.state.nonce,
-        )
-        return HTMLResponse(html, status_code=status)
-
-    @app.exception_handler(ChatError)
-    async def chat_error(request: Request, error: ChatError) -> Response:
-        return respond(request, error.status, error.message, error.code)
-
-    @app.exception_handler(HTTPException)
-    async def http_error(request: Request, error: HTTPException) -> Response:
-        message = str(error.detail)
-        if error.status_code == HTTPStatus.NOT_FOUND and request.url.path.startswith("/rooms/"):
-            message = f"There is no such page. {ROOM_RULE}"
-        return respond(
-            request, error.status_code, message, HTTPStatus(error.status_code).name.lower()
-        )

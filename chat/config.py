@@ -37,6 +37,7 @@ class Settings(BaseSettings):
     static_dir: Path | None = None
     development: bool = False
     gallery: bool | None = None
+    language: str = "en"
 
     @property
     def gallery_on(self) -> bool:

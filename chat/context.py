@@ -2,9 +2,12 @@
 so a block that renders on the page renders in a push too (docs/designers.md lists them)."""
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chat.config import Settings
+
+if TYPE_CHECKING:
+    from chat.i18n import Language
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,24 +55,36 @@ STATE: dict[str, Any] = {
     "members": [],  # names of the people online
     "notices": [],  # {"id", "kind": join|leave|rename, "name", "old"} of people coming and going
     "status_state": "connecting",  # connecting | online | offline
+    "beat": "",  # the heartbeat's phase: first (on connecting), then odd, even, odd…
     "error": "",  # what went wrong with the last message (under the composer)
     "draft": "",  # the text the composer keeps after an error
     "name_error": "",
     "name_draft": "",
     "oob": "",  # the hx-swap-oob value when the block is pushed ("" on the page)
+    "path": "",  # the page's own address: the language switch comes back to it
     "nonce": "",  # the page's CSP nonce, for its one <style>
     "rooms": {},  # the rooms page: room -> people online
     "status_code": 200,  # error pages
     "title": "",
-    "gallery": [],  # the designers' gallery: (what it shows, the rendered block)
+    "gallery": [],  # the designers' gallery: (slug, what it shows) of every specimen
+    "specimen": "",  # one specimen page: the rendered block
     "problem": "",  # development: a template error, and the block it broke
     "broken_block": "",
 }
 
 
-def context(room: str, viewer: Viewer, look: Look, **state: Any) -> dict[str, Any]:
-    """The variables of a render: `room`, `viewer`, `everyone`, `chat` and the block state."""
+def context(
+    room: str,
+    viewer: Viewer,
+    look: Look,
+    language: "Language",
+    languages: "list[Language]",
+    **state: Any,
+) -> dict[str, Any]:
+    """The variables of a render: `room`, `viewer`, `everyone`, `chat`, the reader's `language`
+    (and the `languages` to switch to) and the block state."""
     unknown = set(state) - STATE.keys()
     if unknown:
         raise TypeError(f"not a documented template variable: {sorted(unknown)}")
-    return {"room": room, "viewer": viewer, "everyone": EVERYONE, "chat": look, **STATE, **state}
+    fixed = {"room": room, "viewer": viewer, "everyone": EVERYONE, "chat": look}
+    return {**fixed, "language": language, "languages": languages, **STATE, **state}

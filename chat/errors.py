@@ -1,22 +1,42 @@
 """User-facing problems: each carries the human message, a machine code and how to report it."""
 
 from http import HTTPStatus
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from chat.i18n import Language
 
 
 class ChatError(Exception):
-    """A request we refuse; `message` tells the person what to do instead."""
+    """A request we refuse; `message` tells the person what to do instead.
+
+    `message` is English with `{name}` fields filled from `params`, marked with `N_` so the
+    catalogs carry it; `text(language)` says it in the reader's language.
+    """
 
     status: int = HTTPStatus.BAD_REQUEST
     code: str = "bad_request"
     close_code: int = 1008  # when it ends a WebSocket: policy violation, the page stays closed
 
-    def __init__(self, message: str, *, code: str | None = None, status: int | None = None):
-        super().__init__(message)
-        self.message = message
+    def __init__(
+        self, message: str, *, code: str | None = None, status: int | None = None, **params: object
+    ):
+        self.template = message
+        self.params = params
+        self.message = message.format(**params)  # English: for logs and tests
+        super().__init__(self.message)
         if code is not None:
             self.code = code
         if status is not None:
             self.status = status
+
+    def text(self, language: "Language") -> str:
+        """The message in `language`, numbers written its way."""
+        values = {
+            name: language.number(value) if isinstance(value, int) else value
+            for name, value in self.params.items()
+        }
+        return language.gettext(self.template).format(**values)
 
 
 class InvalidInput(ChatError):

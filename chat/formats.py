@@ -1,6 +1,7 @@
 """What a connection receives: HTML fragments for htmx pages, or JSON events (`chat.v1.json`).
 
-Each event is turned into a frame once per format, never once per recipient.
+Each event is turned into a frame once per variant (format and language), never once per
+recipient: a connection holds the one format object of its variant (`Formats`).
 """
 
 import json
@@ -10,6 +11,7 @@ from typing import Any, Protocol
 from chat.broker import Event
 from chat.context import EVERYONE, Viewer
 from chat.errors import ChatError
+from chat.i18n import N_, Language, Languages
 from chat.rendering import Renderer, template_problem
 from chat.sessions import Session
 from chat.store import Message
@@ -43,7 +45,9 @@ class Format(Protocol):
 
     def error(self, error: ChatError, room: str = "") -> str: ...
 
-    def status(self, room: str) -> str: ...
+    def status(self, room: str, beat: str) -> str:
+        """The heartbeat: `first` when a page connects, then `odd` and `even` in turn."""
+        ...
 
 
 class HtmlFormat:
@@ -57,26 +61,31 @@ class HtmlFormat:
 
     joins_frames = True
 
-    def __init__(self, renderer: Renderer) -> None:
+    def __init__(self, renderer: Renderer, language: Language) -> None:
         self.renderer = renderer
+        self.language = language
 
     def _block(self, block: str, room: str, viewer: Viewer = EVERYONE, **state: Any) -> str:
         try:
-            return self.renderer.block(ROOM, block, room, viewer, **state)
+            return self.renderer.block(ROOM, block, room, viewer, self.language, **state)
         except Exception as error:  # a designer's template: nothing in it may stop delivery
             problem = template_problem(error)
             log.error("template error in block %r, left out of a push: %s", block, problem)
             if not self.renderer.look.development:
                 return ""
             return self.renderer.block(
-                PROBLEM, "problem", room, problem=problem, broken_block=block
+                PROBLEM,
+                "problem",
+                room,
+                language=self.language,
+                problem=problem,
+                broken_block=block,
             )
 
     def messages(self, room: str, messages: list[Message], *, replace: bool) -> str:
-        if not (messages or replace):
-            return ""
-        oob = "true" if replace else "beforeend"
-        return self._block("messages", room, messages=messages, oob=oob)
+        if replace:  # a new live region: screen readers do not read it out again
+            return self._block("messages", room, messages=messages, oob="true")
+        return "".join(self._block("pushed", room, m=m, evicted=[]) for m in messages)
 
     def message(self, message: Message, evicted: list[int]) -> str:
         return self._block("pushed", message.room, m=message, evicted=evicted)
@@ -101,10 +110,10 @@ class HtmlFormat:
         return ""  # pages rename with a form over HTTP
 
     def error(self, error: ChatError, room: str = "") -> str:
-        return self._block("composer_error", room, error=error.message, oob="true")
+        return self._block("composer_error", room, error=error.text(self.language), oob="true")
 
-    def status(self, room: str) -> str:
-        return self._block("status", room, status_state="online", oob="true")
+    def status(self, room: str, beat: str) -> str:
+        return self._block("status", room, status_state="online", beat=beat, oob="true")
 
 
 def viewer_of(session: Session) -> Viewer:
@@ -145,6 +154,9 @@ class JsonFormat:
 
     joins_frames = False
 
+    def __init__(self, language: Language) -> None:
+        self.language = language
+
     def messages(self, room: str, messages: list[Message], *, replace: bool) -> str:
         return _dumps(
             {
@@ -160,7 +172,8 @@ class JsonFormat:
 
     def presence(self, room: str, events: list[Event], members: list[str] | None) -> list[str]:
         keys = ("type", "room", "name", "key", "old")
-        frames = [_dumps({**{k: e[k] for k in keys if k in e}, "text": _said(e)}) for e in events]
+        said = self._said
+        frames = [_dumps({**{k: e[k] for k in keys if k in e}, "text": said(e)}) for e in events]
         return frames if members is None else [*frames, self.members(room, members)]
 
     def members(self, room: str, members: list[str]) -> str:
@@ -187,14 +200,38 @@ class JsonFormat:
         return _dumps({"type": "named", "room": session.room, "name": session.name})
 
     def error(self, error: ChatError, room: str = "") -> str:
-        return _dumps({"type": "error", "code": error.code, "message": error.message})
+        message = error.text(self.language)
+        return _dumps({"type": "error", "code": error.code, "message": message})
 
-    def status(self, room: str) -> str:
+    def status(self, room: str, beat: str) -> str:
         return ""
 
+    def _said(self, event: Event) -> str:
+        """The sentence a JSON client may show for a presence event, in its language."""
+        sentence = SAID.get(event["type"], SAID["join"])
+        return self.language.gettext(sentence).format(name=event["name"], old=event.get("old", ""))
 
-def _said(event: Event) -> str:
-    """The JSON protocol's sentence for a presence event."""
-    if event["type"] == "rename":
-        return f"{event['old']} is now {event['name']}"
-    return f"{event['name']} {'joined' if event['type'] == 'join' else 'left'}"
+
+SAID = {
+    "join": N_("{name} joined"),
+    "leave": N_("{name} left"),
+    "rename": N_("{old} is now {name}"),
+}
+
+
+class Formats:
+    """The format objects of every variant, made once: connections of one variant share one,
+    so the hub renders each event once per variant."""
+
+    def __init__(self, renderer: Renderer, languages: Languages) -> None:
+        self.renderer = renderer
+        self.languages = languages
+        self._made: dict[tuple[bool, str], Format] = {}
+
+    def of(self, language: Language, *, json: bool = False) -> Format:
+        key = (json, language.code)
+        made = self._made.get(key)
+        if made is None:
+            made = JsonFormat(language) if json else HtmlFormat(self.renderer, language)
+            self._made[key] = made
+        return made

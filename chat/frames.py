@@ -4,11 +4,13 @@ import json
 from dataclasses import dataclass
 
 from chat.errors import InvalidInput
+from chat.i18n import N_
 
 # htmx's ws extension adds HEADERS; the composer carries the page's session id.
 _KNOWN = {"type", "message", "session", "n", "HEADERS"}
 _LARGEST_NUMBER = 2**31 - 1
 _KNOWN_RENAME = {"type", "name"}
+EXAMPLE = '{"message": "hi"}'  # what error messages show as a frame to send
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,32 +35,41 @@ def parse_frame(raw: str) -> SendMessage | Rename:
         data = json.loads(raw)
     except (ValueError, RecursionError):  # RecursionError: nested deeper than Python recurses
         raise InvalidInput(
-            'That frame was not JSON; send an object such as {"message": "hi"}.',
+            N_("That frame was not JSON; send an object such as {example}."),
             code="invalid_json",
+            example=EXAMPLE,
         ) from None
     if not isinstance(data, dict):
-        raise InvalidInput('Send a JSON object such as {"message": "hi"}.', code="not_object")
+        raise InvalidInput(
+            N_("Send a JSON object such as {example}."), code="not_object", example=EXAMPLE
+        )
     if data.get("type") == "rename":
         unknown = sorted(set(data) - _KNOWN_RENAME)
         if unknown or "name" not in data:
             raise InvalidInput(
-                'A rename is {"type": "rename", "name": "…"}.', code="invalid_rename"
+                N_("A rename is {example}."),
+                code="invalid_rename",
+                example='{"type": "rename", "name": "…"}',
             )
         return Rename(name=data["name"])
     unknown = sorted(set(data) - _KNOWN)
     if unknown:
         raise InvalidInput(
-            f'Unknown field {unknown[0]!r}; a message has only "message".', code="unknown_field"
+            N_('Unknown field {field}; a message has only "message".'),
+            code="unknown_field",
+            field=repr(unknown[0]),
         )
     kind = data.get("type", "message")
     if kind != "message":
         raise InvalidInput(
-            f'Unknown type {kind!r}; send "message" or "rename".', code="unknown_type"
+            N_('Unknown type {kind}; send "message" or "rename".'),
+            code="unknown_type",
+            kind=repr(kind),
         )
     if "message" not in data:
-        raise InvalidInput('The "message" field is missing.', code="missing_field")
+        raise InvalidInput(N_('The "message" field is missing.'), code="missing_field")
     if "HEADERS" in data and not isinstance(data["HEADERS"], dict):
-        raise InvalidInput("HEADERS must be an object.", code="invalid_type")
+        raise InvalidInput(N_("HEADERS must be an object."), code="invalid_type")
     return SendMessage(text=data["message"], n=draft_number(data.get("n")))
 
 
@@ -71,5 +82,6 @@ def draft_number(value: object) -> int | None:
     if isinstance(value, int) and not isinstance(value, bool) and 0 < value <= _LARGEST_NUMBER:
         return value
     raise InvalidInput(
-        '"n" is the number of your next message: a positive whole number.', code="invalid_type"
+        N_('"n" is the number of your next message: a positive whole number.'),
+        code="invalid_type",
     )

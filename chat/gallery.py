@@ -1,5 +1,5 @@
-"""The designers' gallery: every block of the room in every state, with sample data, on one
-page (on in development, off by default in production: CHAT_GALLERY)."""
+"""The designers' gallery: every block of the room in every state, with sample data, each on
+a page of its own and all framed on one (on in development, off by default: CHAT_GALLERY)."""
 
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -11,8 +11,16 @@ from markupsafe import Markup
 
 from chat.broker.redis import BrokerUnavailable
 from chat.context import EVERYONE, Viewer
-from chat.errors import ChatError, Forbidden, NameTaken, StoreUnavailable, TooManyConnections
+from chat.errors import (
+    ChatError,
+    Forbidden,
+    NameTaken,
+    NotFound,
+    StoreUnavailable,
+    TooManyConnections,
+)
 from chat.formats import ROOM
+from chat.i18n import N_, Language
 from chat.inputs import display_name, message_text
 from chat.limits import TokenBucket
 from chat.rendering import Renderer
@@ -63,26 +71,43 @@ def composer_errors(max_length: int) -> Iterator[ChatError]:
         bucket.take()
     except ChatError as error:
         yield error
-    yield StoreUnavailable("Your message could not be saved, so it was not sent. Try again.")
-    yield BrokerUnavailable("The chat is briefly unavailable, so your message was not sent.")
-    yield TooManyConnections("Too many chat pages are open from your address. Close some.")
+    yield StoreUnavailable(
+        N_("Your message could not be saved, so it was not sent. Try again in a moment.")
+    )
+    yield BrokerUnavailable(
+        N_("The chat is briefly unavailable, so your message was not sent. Try again.")
+    )
+    yield TooManyConnections(
+        N_(
+            "Too many chat pages are open from your address. Close some: this page "
+            "connects by itself when there is room."
+        )
+    )
     yield Forbidden(EXPIRED, code="expired_session")
 
 
-def states(renderer: Renderer) -> Iterator[tuple[str, Markup]]:
-    """(what it shows, the rendered block) for every state a designer should see."""
+def states(renderer: Renderer, language: Language) -> Iterator[tuple[str, str, Markup]]:
+    """(slug, what it shows, the rendered block) for every state a designer should see."""
     messages = sample_messages()
     block: Callable[..., str] = renderer.block
+    said = language.gettext
 
-    def shown(title: str, name: str, viewer: Viewer = EVERYONE, **state: Any) -> tuple[str, Markup]:
-        return title, Markup(block(ROOM, name, ROOM_NAME, viewer, **state))  # noqa: S704
+    def shown(
+        slug: str, title: str, name: str, viewer: Viewer = EVERYONE, **state: Any
+    ) -> tuple[str, str, Markup]:
+        html = Markup(block(ROOM, name, ROOM_NAME, viewer, language, **state))  # noqa: S704
+        return slug, said(title), html
 
     yield shown(
-        "Messages: yours (marked by the page's style) and others'", "messages", messages=messages
+        "messages",
+        N_("Messages: yours (marked by the page's style) and others'"),
+        "messages",
+        messages=messages,
     )
-    yield shown("An empty room", "messages", messages=[])
+    yield shown("empty", N_("An empty room"), "messages", messages=[])
     yield shown(
-        "Notices: someone joined, left, changed name",
+        "notices",
+        N_("Notices: someone joined, left, changed name"),
         "notices",
         notices=[
             {"id": "1", "kind": "join", "name": "Bob", "old": ""},
@@ -90,39 +115,90 @@ def states(renderer: Renderer) -> Iterator[tuple[str, Markup]]:
             {"id": "3", "kind": "rename", "name": "Robert", "old": "Bob"},
         ],
     )
-    for state in ("connecting", "online", "offline"):
-        yield shown(f"Status: {state}", "status", status_state=state)
-    yield shown("The composer", "composer", YOU)
+    for state, title in STATES.items():
+        yield shown(f"status-{state}", title, "connection", status_state=state, beat="first")
+    yield shown("composer", N_("The composer"), "composer", YOU)
     yield shown(
-        "The composer keeping a draft after an error",
+        "composer-draft",
+        N_("The composer keeping a draft after an error"),
         "composer",
         YOU,
         draft="A message that was refused",
-        error="Slow down: wait a moment.",
+        error=next(composer_errors(renderer.look.max_length)).text(language),
     )
     for error in composer_errors(renderer.look.max_length):
-        yield shown(f"Composer error: {error.code}", "composer_error", YOU, error=error.message)
-    yield shown("Your name", "name_form", YOU)
-    taken = NameTaken("Someone here is already called Bob. Pick another name.")
-    yield shown("Your name, refused", "name_form", YOU, name_draft="Bob", name_error=taken.message)
+        title = said(N_("Composer error: {code}")).format(code=error.code)
+        yield shown(f"error-{error.code}", title, "composer_error", YOU, error=error.text(language))
+    yield shown("name", N_("Your name"), "name_form", YOU)
+    taken = NameTaken(N_("Someone here is already called {name}. Pick another name."), name="Bob")
+    yield shown(
+        "name-taken",
+        N_("Your name, refused"),
+        "name_form",
+        YOU,
+        name_draft="Bob",
+        name_error=taken.text(language),
+    )
     try:
         display_name("   ")
     except ChatError as error:
-        yield shown("Your name, empty", "name_form", YOU, name_draft="", name_error=error.message)
+        yield shown(
+            "name-empty",
+            N_("Your name, empty"),
+            "name_form",
+            YOU,
+            name_draft="",
+            name_error=error.text(language),
+        )
     people = [
         "Ann",
         "Bob",
         "Zoë with a rather long display name",
         *[f"user_{i:08d}" for i in range(30)],
     ]
-    yield shown("A full member list", "members", members=people)
+    yield shown("members", N_("A full member list"), "members", members=people)
+
+
+STATES = {
+    "connecting": N_("Status: connecting"),
+    "online": N_("Status: online"),
+    "offline": N_("Status: offline"),
+}
 
 
 @router.get("/gallery", response_class=HTMLResponse, include_in_schema=False)
 async def gallery(request: Request) -> HTMLResponse:
+    """Every specimen on one page, each in its own frame (each is a page's part, with its ids)."""
     services: Services = request.app.state.services
-    renderer = services.renderer
-    html = renderer.page(
-        "gallery.html", ROOM_NAME, YOU, nonce=request.state.nonce, gallery=list(states(renderer))
+    language = services.languages.of(request)
+    specimens = [(slug, title) for slug, title, _ in states(services.renderer, language)]
+    html = services.renderer.page(
+        "gallery.html",
+        ROOM_NAME,
+        YOU,
+        language,
+        nonce=request.state.nonce,
+        path=request.url.path,
+        gallery=specimens,
     )
     return HTMLResponse(html, headers={"Cache-Control": "no-store"})
+
+
+@router.get("/gallery/{slug}", response_class=HTMLResponse, include_in_schema=False)
+async def specimen(request: Request, slug: str) -> HTMLResponse:
+    """One block in one state, as a page of its own (framed by /gallery)."""
+    services: Services = request.app.state.services
+    language = services.languages.of(request)
+    for name, title, html in states(services.renderer, language):
+        if name == slug:
+            page = services.renderer.page(
+                "specimen.html",
+                ROOM_NAME,
+                YOU,
+                language,
+                nonce=request.state.nonce,
+                title=title,
+                specimen=html,
+            )
+            return HTMLResponse(page, headers={"Cache-Control": "no-store"})
+    raise NotFound(N_("There is no such page."))

@@ -4,6 +4,7 @@ It subscribes once per room to the broker and turns each event into frames once 
 """
 
 import asyncio
+import itertools
 import logging
 from collections import Counter, defaultdict, deque
 from collections.abc import Callable, Coroutine
@@ -39,10 +40,10 @@ class Hub:
 
     async def heartbeat_forever(self, interval: float) -> None:
         """Re-send the "online" status so pages can show "offline" when it stops arriving."""
-        while True:
+        for beat in itertools.cycle(("odd", "even")):
             await asyncio.sleep(interval)
             for room in list(self.rooms):
-                self._broadcast([room], lambda f, room=room: f.status(room))  # type: ignore[misc]
+                self._broadcast([room], lambda f, r=room, b=beat: f.status(r, b))  # type: ignore[misc]
 
     async def attach(self, connection: Connection) -> None:
         room = connection.session.room

@@ -1,21 +1,29 @@
 """What we accept from people: room names, display names and message text."""
 
-import re
 import unicodedata
 
 from chat.errors import InvalidInput, NotFound
+from chat.i18n import N_
 
-ROOM_RULE = "Room names are 1 to 32 letters, digits, '-' or '_'."
-NAME_RULE = "Names are 1 to 32 visible characters."
-_ROOM = re.compile(r"[A-Za-z0-9_-]{1,32}")
+NO_SUCH_ROOM = N_(
+    "There is no room called that. Room names are 1 to 32 letters (of any alphabet), digits, "
+    "'-' or '_'."
+)
+MAX_ROOM_LENGTH = 32
 MAX_NAME_LENGTH = 32
 
 
 def room_name(value: str) -> str:
-    """Return `value` if it names a room, else refuse with the rule."""
-    if not _ROOM.fullmatch(value):
-        raise NotFound(f"There is no room called that. {ROOM_RULE}", code="invalid_room")
-    return value
+    """The room `value` names, in its one spelling (NFC, case-folded: `Общий` is `общий`),
+    or `NotFound` with the rule."""
+    room = unicodedata.normalize("NFC", unicodedata.normalize("NFC", value).casefold())
+    if not 0 < len(room) <= MAX_ROOM_LENGTH or not all(map(_room_char, room)):
+        raise NotFound(NO_SUCH_ROOM, code="invalid_room")
+    return room
+
+
+def _room_char(char: str) -> bool:
+    return char in "-_" or unicodedata.category(char)[0] in "LM" or char.isdecimal()
 
 
 def _has_control(text: str, *, allow_newlines: bool) -> bool:
@@ -32,29 +40,36 @@ def _has_control(text: str, *, allow_newlines: bool) -> bool:
 def message_text(value: object, max_length: int) -> str:
     """Validate a message: a non-blank string, no control characters, not too long."""
     if not isinstance(value, str):
-        raise InvalidInput("The message must be text.", code="invalid_type")
+        raise InvalidInput(N_("The message must be text."), code="invalid_type")
     text = value.replace("\r\n", "\n").strip()
     if not text:
-        raise InvalidInput("Type a message first: empty messages are not sent.", code="empty")
+        raise InvalidInput(N_("Type a message first: empty messages are not sent."), code="empty")
     if len(text) > max_length:
         raise InvalidInput(
-            f"That message is {len(text):,} characters long; the limit is {max_length:,}.",
+            N_("That message is {length} characters long; the limit is {limit}."),
             code="too_long",
+            length=len(text),
+            limit=max_length,
         )
     if _has_control(text, allow_newlines=True):
-        raise InvalidInput("Messages cannot contain control characters.", code="control_chars")
+        raise InvalidInput(N_("Messages cannot contain control characters."), code="control_chars")
     return text
 
 
 def display_name(value: object) -> str:
     """Validate a display name: 1-32 visible characters on one line."""
     if not isinstance(value, str):
-        raise InvalidInput("The name must be text.", code="invalid_type")
+        raise InvalidInput(N_("The name must be text."), code="invalid_type")
     name = " ".join(value.split())
     if not name:
-        raise InvalidInput(f"Choose a name. {NAME_RULE}", code="empty")
+        raise InvalidInput(N_("Choose a name: 1 to 32 visible characters."), code="empty")
     if len(name) > MAX_NAME_LENGTH:
-        raise InvalidInput(f"That name is too long. {NAME_RULE}", code="too_long")
+        raise InvalidInput(
+            N_("That name is too long: names are 1 to 32 characters."), code="too_long"
+        )
     if _has_control(name, allow_newlines=False) or not any(c.isprintable() for c in name):
-        raise InvalidInput(f"That name has invisible characters. {NAME_RULE}", code="control_chars")
+        raise InvalidInput(
+            N_("That name has invisible characters: names are 1 to 32 visible characters."),
+            code="control_chars",
+        )
     return name

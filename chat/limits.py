@@ -4,6 +4,7 @@ import resource
 import time
 
 from chat.errors import ChatError
+from chat.i18n import N_
 
 
 class RateLimited(ChatError):
@@ -31,8 +32,12 @@ class TokenBucket:
         self.updated = now
         if self.tokens < 1:
             raise RateLimited(
-                f"Slow down: at most {self.rate:g} messages a second "
-                f"(bursts of {self.burst}). Wait a moment and send again."
+                N_(
+                    "Slow down: at most {rate} messages a second (bursts of {burst}). "
+                    "Wait a moment and send again."
+                ),
+                rate=f"{self.rate:g}",
+                burst=self.burst,
             )
         self.tokens -= 1
 

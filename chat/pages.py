@@ -2,6 +2,7 @@
 
 import secrets
 from typing import Annotated, Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Form, Request, Response
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
@@ -9,6 +10,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from chat.errors import ChatError
 from chat.formats import ROOM, message_json, viewer_of
 from chat.frames import draft_number
+from chat.i18n import LANGUAGE_COOKIE
 from chat.inputs import room_name
 from chat.security import check_origin
 from chat.services import Services
@@ -21,6 +23,7 @@ NAME_COOKIE = "chat_name"
 BROWSER_COOKIE = "chat_browser"
 RESUME_COOKIE = "chat_resume"
 SEE_OTHER = 303
+PERMANENT = 308
 YEAR = 365 * 86400
 
 
@@ -30,7 +33,7 @@ def services_of(request: Request) -> Services:
 
 
 def room_url(room: str) -> str:
-    return "/" if room == "lobby" else f"/rooms/{room}"
+    return "/" if room == "lobby" else f"/rooms/{quote(room)}"
 
 
 @router.get("/", response_class=HTMLResponse, summary="The lobby room")
@@ -44,14 +47,37 @@ async def rooms(request: Request, room: str | None = None) -> Response:
     if room is not None:
         return RedirectResponse(room_url(room_name(room.strip())), SEE_OTHER)
     html = services.renderer.page(
-        "rooms.html", rooms=await services.chat.active_rooms(), nonce=request.state.nonce
+        "rooms.html",
+        language=services.languages.of(request),
+        rooms=await services.chat.active_rooms(),
+        path=request.url.path,
+        nonce=request.state.nonce,
     )
     return HTMLResponse(html)
 
 
 @router.get("/rooms/{room}", response_class=HTMLResponse, summary="A room (created on first use)")
 async def room_page(request: Request, room: str) -> Response:
+    canonical = room_name(room)
+    if canonical != room:  # `Общий` or a decomposed `café`: the one address of that room
+        query = f"?{request.url.query}" if request.url.query else ""
+        return RedirectResponse(room_url(canonical) + query, PERMANENT)
     return await _room_page(request, room)
+
+
+@router.post("/language", summary="Choose the language of the pages (remembered by the browser)")
+async def choose_language(
+    request: Request,
+    language: Annotated[str, Form()] = "",
+    next: Annotated[str, Form()] = "/",
+) -> Response:
+    services = services_of(request)
+    check_origin(request, services.settings.allowed_origins)
+    chosen = services.languages.get(language) or services.languages.of(request)
+    back = next if next.startswith("/") and not next.startswith(("//", "/\\")) else "/"
+    response = RedirectResponse(back, SEE_OTHER)
+    response.set_cookie(LANGUAGE_COOKIE, chosen.code, max_age=YEAR, samesite="lax")
+    return response
 
 
 @router.post("/rooms/{room}/messages", summary="Post a message without JavaScript (303 back)")
@@ -68,8 +94,9 @@ async def post_message(
     try:
         await services.chat.post(me, message, draft_number(n))
     except ChatError as error:
+        language = services.languages.of(request)
         return await _render_room(
-            request, me, status=error.status, error=error.message, draft=message
+            request, me, status=error.status, error=error.text(language), draft=message
         )
     return _back_to(me)
 
@@ -90,12 +117,14 @@ async def change_name(
     except ChatError as refused:
         error = refused
     if request.headers.get("hx-request") == "true":
-        state = {"name_error": error.message, "name_draft": name} if error else {}
-        html = services.renderer.block(ROOM, "name_form", me.room, viewer_of(me), **state)
+        language = services.languages.of(request)
+        state = {"name_error": error.text(language), "name_draft": name} if error else {}
+        html = services.renderer.block(ROOM, "name_form", me.room, viewer_of(me), language, **state)
         response: Response = HTMLResponse(html, status_code=error.status if error else 200)
     elif error:
+        message = error.text(services.languages.of(request))
         response = await _render_room(
-            request, me, status=error.status, name_error=error.message, name_draft=name
+            request, me, status=error.status, name_error=message, name_draft=name
         )
     else:
         response = _back_to(me)
@@ -107,7 +136,8 @@ async def change_name(
 @router.get("/rooms/{room}/messages.json", summary="The room's recent messages as JSON")
 async def messages_json(request: Request, room: str) -> dict[str, Any]:
     services = services_of(request)
-    history = await services.store.recent(room_name(room), services.settings.history_size)
+    room = room_name(room)
+    history = await services.store.recent(room, services.settings.history_size)
     return {"room": room, "messages": [message_json(m) for m in history]}
 
 
@@ -181,7 +211,9 @@ async def _render_room(
         ROOM,
         me.room,
         viewer_of(me),
+        services.languages.of(request),
         messages=history,
+        path=request.url.path,
         members=await services.chat.members(me.room),
         nonce=request.state.nonce,
         **extra,

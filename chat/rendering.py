@@ -17,10 +17,13 @@ from jinja2 import (
     StrictUndefined,
     Template,
     nodes,
+    pass_context,
     select_autoescape,
 )
+from jinja2.runtime import Context
 
 from chat.context import EVERYONE, Look, Viewer, context
+from chat.i18n import Language, Languages
 
 _PACKAGE = Path(__file__).resolve().parent
 BUILT_IN = "default"  # `{% extends "default:room.html" %}` names the built-in room.html
@@ -34,9 +37,35 @@ def asset_dir(name: str) -> Path:
     raise RuntimeError(f"The {name}/ folder is missing: reinstall the chat package")
 
 
-def _clock(value: Any) -> str:
-    """`HH:MM` of a time (an f-string: strftime is several times slower)."""
-    return f"{value.hour:02d}:{value.minute:02d}"
+@pass_context
+def _gettext(context: Context, message: str) -> str:
+    """`{% trans %}` and `_()`: in the language of the render."""
+    language: Language = context["language"]
+    return language.gettext(message)
+
+
+@pass_context
+def _ngettext(context: Context, singular: str, plural: str, n: int) -> str:
+    language: Language = context["language"]
+    return language.ngettext(singular, plural, n)
+
+
+@pass_context
+def _clock(context: Context, moment: Any) -> str:
+    """The time of day as the reader's language writes it (`05:46`, `5:46 AM`)."""
+    return str(context["language"].clock(moment))
+
+
+@pass_context
+def _day(context: Context, moment: Any) -> str:
+    """`Today`, `Yesterday` or the date, in the reader's language."""
+    return str(context["language"].day(moment))
+
+
+@pass_context
+def _number(context: Context, value: Any) -> str:
+    """`1,234` or `1 234`."""
+    return str(context["language"].number(value))
 
 
 def make_environment(overrides: Path | None = None, reload: bool = False) -> Environment:
@@ -52,8 +81,10 @@ def make_environment(overrides: Path | None = None, reload: bool = False) -> Env
         auto_reload=reload,  # development: templates are re-read when they change
         trim_blocks=True,
         lstrip_blocks=True,
+        extensions=["jinja2.ext.i18n"],
     )
-    env.filters["clock"] = _clock
+    env.install_gettext_callables(_gettext, _ngettext, newstyle=True)  # type: ignore[attr-defined]
+    env.filters.update(clock=_clock, day=_day, number=_number)
     return env
 
 
@@ -61,20 +92,43 @@ class Renderer:
     """Renders templates and their blocks, each with the one documented context; the one place
     HTML is produced."""
 
-    def __init__(self, look: Look, env: Environment | None = None) -> None:
+    def __init__(
+        self, look: Look, env: Environment | None = None, languages: Languages | None = None
+    ) -> None:
         self.look = look
         self.env = env or make_environment()
+        self.languages = languages or Languages()
         self._chains: dict[str, tuple[Template, list[Template]]] = {}
 
-    def page(self, template: str, room: str = "", viewer: Viewer = EVERYONE, **state: Any) -> str:
-        return self.env.get_template(template).render(context(room, viewer, self.look, **state))
+    def page(
+        self,
+        template: str,
+        room: str = "",
+        viewer: Viewer = EVERYONE,
+        language: Language | None = None,
+        **state: Any,
+    ) -> str:
+        values = self._context(room, viewer, language, state)
+        return self.env.get_template(template).render(values)
 
     def block(
-        self, template: str, block: str, room: str = "", viewer: Viewer = EVERYONE, **state: Any
+        self,
+        template: str,
+        block: str,
+        room: str = "",
+        viewer: Viewer = EVERYONE,
+        language: Language | None = None,
+        **state: Any,
     ) -> str:
         """One block of `template`, as the page would render it: a block that a designer's
         template overrides, and the blocks it calls (`self.message()`), are the designer's."""
-        return self.render_block(template, block, context(room, viewer, self.look, **state))
+        return self.render_block(template, block, self._context(room, viewer, language, state))
+
+    def _context(
+        self, room: str, viewer: Viewer, language: Language | None, state: dict[str, Any]
+    ) -> dict[str, Any]:
+        language = language or self.languages.default
+        return context(room, viewer, self.look, language, list(self.languages), **state)
 
     def render_block(self, template: str, block: str, context: dict[str, Any]) -> str:
         chain = self._chain(template)

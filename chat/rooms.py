@@ -12,6 +12,7 @@ from chat import inputs
 from chat.broker import Broker, Event, Member
 from chat.config import Settings
 from chat.errors import ChatError, InvalidInput, NameTaken
+from chat.i18n import N_
 from chat.limits import TokenBucket
 from chat.sessions import Session, Sessions, new_name
 from chat.store import Message, NewMessage, Store
@@ -170,7 +171,9 @@ class Chat:
         for other in await self.broker.members(room):
             same_person = other.key == my_key or (browser and other.browser == browser)
             if not same_person and other.name.casefold() == name.casefold():
-                raise NameTaken(f"Someone here is already called {name}. Pick another name.")
+                raise NameTaken(
+                    N_("Someone here is already called {name}. Pick another name."), name=name
+                )
         return name
 
     async def _announce(self, room: str, kind: str, name: str, key: str, old: str = "") -> None:

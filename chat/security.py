@@ -10,6 +10,7 @@ from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from chat.errors import Forbidden
+from chat.i18n import N_
 
 log = logging.getLogger(__name__)
 
@@ -25,6 +26,7 @@ DOCS_CSP = (
     "connect-src 'self'; object-src 'none'; frame-ancestors 'none'"
 )
 DOCS_PATHS = {"/docs", "/redoc"}
+FRAMED = "/gallery/"  # pages other pages of ours may show in a frame
 
 
 class SecurityHeaders:
@@ -43,11 +45,15 @@ class SecurityHeaders:
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = MutableHeaders(scope=message)
-                policy = DOCS_CSP if scope["path"] in DOCS_PATHS else CSP.format(nonce=nonce)
+                path = scope["path"]
+                policy = DOCS_CSP if path in DOCS_PATHS else CSP.format(nonce=nonce)
+                framed = path.startswith(FRAMED)  # the gallery frames its own specimens
+                if framed:
+                    policy = policy.replace("frame-ancestors 'none'", "frame-ancestors 'self'")
                 headers["Content-Security-Policy"] = policy
                 headers["X-Content-Type-Options"] = "nosniff"
                 headers["Referrer-Policy"] = "same-origin"
-                headers["X-Frame-Options"] = "DENY"
+                headers["X-Frame-Options"] = "SAMEORIGIN" if framed else "DENY"
                 headers["Cross-Origin-Opener-Policy"] = "same-origin"
             await send(message)
 
@@ -108,8 +114,12 @@ def check_origin(connection: HTTPConnection, allowed: Iterable[str]) -> None:
         client,
     )
     raise Forbidden(
-        f"This page's address ({origin}) is not the address the chat server knows itself by "
-        f"({own}), so it refused the request. If you run this chat, see the server log and "
-        "'Deploying' in the README; otherwise tell whoever runs it.",
+        N_(
+            "This page's address ({origin}) is not the address the chat server knows itself "
+            "by ({own}), so it refused the request. If you run this chat, see the server log "
+            "and 'Deploying' in the README; otherwise tell whoever runs it."
+        ),
         code="bad_origin",
+        origin=origin,
+        own=own,
     )

@@ -4,8 +4,9 @@ from dataclasses import dataclass
 
 from chat.broker import Broker
 from chat.config import Settings
-from chat.formats import HtmlFormat, JsonFormat
+from chat.formats import Formats
 from chat.hub import Hub
+from chat.i18n import Languages
 from chat.rendering import Renderer
 from chat.rooms import Chat
 from chat.sessions import Sessions
@@ -21,5 +22,5 @@ class Services:
     chat: Chat
     hub: Hub
     renderer: Renderer
-    html: HtmlFormat
-    json: JsonFormat
+    languages: Languages
+    formats: Formats

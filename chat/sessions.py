@@ -16,10 +16,11 @@ from dataclasses import dataclass, field
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from chat.errors import Forbidden
+from chat.i18n import N_
 from chat.limits import TokenBucket
 from chat.store import SessionRecord, Store
 
-EXPIRED = "This page's session has expired. Reload the page to keep chatting."
+EXPIRED = N_("This page's session has expired. Reload the page to keep chatting.")
 
 
 def new_name() -> str:

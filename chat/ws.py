@@ -1,5 +1,6 @@
 """The WebSocket endpoint: thin; moves frames between the socket and the domain."""
 
+import asyncio
 import contextlib
 
 from fastapi import APIRouter, WebSocket
@@ -9,6 +10,7 @@ from chat.connection import Connection
 from chat.errors import ChatError, InvalidInput, TooManyConnections
 from chat.formats import JSON_SUBPROTOCOL, Format
 from chat.frames import Rename, parse_frame
+from chat.i18n import N_
 from chat.inputs import room_name
 from chat.limits import TokenBucket
 from chat.security import check_origin
@@ -18,6 +20,7 @@ from chat.sockets import DIRECT
 router = APIRouter()
 
 UNSUPPORTED_DATA = 1003
+AGAIN = 1.0  # seconds after connecting: a page shows "online" by then, whatever it saw before
 
 
 @router.websocket("/rooms/{room}/ws")
@@ -33,14 +36,16 @@ async def room_socket(
     settings = services.settings
     wants_json = JSON_SUBPROTOCOL in websocket.scope.get("subprotocols", ())
     subprotocol = JSON_SUBPROTOCOL if wants_json else None
-    format = services.json if wants_json else services.html
+    format = services.formats.of(services.languages.of(websocket), json=wants_json)
     address = websocket.client.host if websocket.client else ""
     try:
         check_origin(websocket, settings.allowed_origins)
         if services.hub.per_address[address] >= settings.max_connections_per_ip:
             raise TooManyConnections(
-                "Too many chat pages are open from your address. Close some: this page "
-                "connects by itself when there is room."
+                N_(
+                    "Too many chat pages are open from your address. Close some: this page "
+                    "connects by itself when there is room."
+                )
             )
         room = room_name(room)
         if wants_json and not session:
@@ -65,6 +70,7 @@ async def room_socket(
     )
     await services.hub.attach(connection)
     reconnected = me.ever_connected
+    again = asyncio.get_running_loop().call_later(AGAIN, _beat_again, connection)
     try:
         try:
             await services.chat.join(me)
@@ -72,6 +78,7 @@ async def room_socket(
             connection.release()
             await _read_forever(services, connection)
         finally:
+            again.cancel()
             await services.chat.leave(me)
     except ChatError as error:  # the store went away while we were catching the client up
         await _refuse(websocket, format, error)
@@ -93,6 +100,13 @@ async def _refuse(
         await websocket.close(error.close_code, error.code)
 
 
+def _beat_again(connection: Connection) -> None:
+    """A second beat for a page that just connected. Its first (`first`) may match the last one
+    it saw before a drop, and a beat that matches restarts no countdown: this one differs."""
+    if frame := connection.format.status(connection.session.room, "again"):
+        connection.push(frame)
+
+
 async def _catch_up(services: Services, connection: Connection, reconnected: bool) -> None:
     """Bring the client up to date: append what a page missed since it was rendered, or, after
     a reconnect (when frames may have been lost in flight), replace the whole list."""
@@ -105,7 +119,7 @@ async def _catch_up(services: Services, connection: Connection, reconnected: boo
     if recent:
         connection.floor = max(connection.floor, recent[-1].id)
     members = format.members(session.room, await services.chat.members(session.room))
-    for frame in (format.welcome(session), history, members, format.status(session.room)):
+    for frame in (format.welcome(session), history, members, format.status(session.room, "first")):
         if frame:
             await connection.websocket.send_text(frame)
 
@@ -118,7 +132,7 @@ async def _read_forever(services: Services, connection: Connection) -> None:
         if frame["type"] == "websocket.disconnect":
             return
         if frame.get("text") is None:
-            refusal = InvalidInput("Binary frames are not accepted; send JSON.", code="binary")
+            refusal = InvalidInput(N_("Binary frames are not accepted; send JSON."), code="binary")
             connection.push(connection.format.error(refusal, connection.session.room))
             await connection.close(UNSUPPORTED_DATA, "binary frames are not accepted")
             return

@@ -12,7 +12,7 @@ def fresh_room(prefix: str = "t") -> str:
 
 
 STATUS = (
-    "() => [...document.querySelectorAll('#status .label')]"
+    "() => [...document.querySelectorAll('#connection .label')]"
     ".filter(e => getComputedStyle(e).visibility === 'visible')"
     ".map(e => e.textContent.trim()).join(' ')"
 )
@@ -42,7 +42,7 @@ class ChatPage:
         return self
 
     def wait_online(self) -> None:
-        self.page.wait_for_selector("#status.online")
+        self.page.wait_for_selector("#status.online", state="attached")
 
     def send(self, text: str, *, click: bool = False) -> None:
         count = self.count(mine=True)
@@ -93,7 +93,7 @@ class ChatPage:
         ]
 
     def status(self) -> str:
-        """The connection state a person reads: the one visible label of #status."""
+        """The connection state a person reads: the one visible label of #connection."""
         shown: str = self.page.evaluate(STATUS)
         return shown
 

@@ -79,7 +79,7 @@ def test_a_binary_frame_is_refused_with_1003(client: TestClient) -> None:
     [
         ("/rooms/lobby/ws?session=forged", {}, "Reload the page"),
         ("/rooms/lobby/ws", {}, "Reload the page"),
-        ("/rooms/bad%20room/ws?session=x", {}, "letters, digits"),
+        ("/rooms/bad%20room/ws?session=x", {}, "letters (of any alphabet), digits"),
     ],
 )
 def test_a_refused_handshake_explains_and_closes_with_1008(

@@ -96,7 +96,8 @@ def test_a_stored_message_is_sent_even_if_publishing_it_fails(client: TestClient
 def test_a_failing_delivery_is_skipped_and_the_next_messages_arrive(
     client: TestClient, caplog: pytest.LogCaptureFixture
 ) -> None:
-    html = services(client).html
+    app = services(client)
+    html = app.formats.of(app.languages.default)
     render = html.message
 
     def fragile(message, evicted):  # type: ignore[no-untyped-def]

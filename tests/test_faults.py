@@ -61,7 +61,7 @@ def test_a_dropped_network_resynchronises_the_page_exactly_once(
             ".some(e => e.textContent === 'typed while offline')",
             timeout=RECONNECT_WAIT,
         )
-        assert status_label(page) == "online"
+        page.wait_for_status("online")  # at most a second after the page reconnected
         expected = ["before the drop", "missed 1", "missed 2", "missed 3", "typed while offline"]
         assert page.texts() == expected
         assert page.marked_mine() == [True, False, False, False, True]

@@ -32,6 +32,7 @@ def test_the_wheel_ships_templates_and_static_and_serves_the_page(tmp_path: Path
     wheel = next((tmp_path / "dist").glob("chat-*.whl"))
     names = zipfile.ZipFile(wheel).namelist()
     assert "chat/templates/room.html" in names and "chat/static/vendor/htmx-2.0.11.min.js" in names
+    assert "chat/locale/ru/LC_MESSAGES/messages.mo" in names  # compiled by the build hook
     target = tmp_path / "site"
     subprocess.run(
         [
@@ -69,6 +70,9 @@ def test_the_wheel_ships_templates_and_static_and_serves_the_page(tmp_path: Path
         with urllib.request.urlopen(server.url + "/") as page:
             html = page.read()
             assert b'id="chat-form"' in html and b"<title>Our own chat</title>" in html
+        russian = urllib.request.Request(server.url + "/", headers={"Accept-Language": "ru"})
+        with urllib.request.urlopen(russian) as page:
+            assert "Отправить" in page.read().decode()  # from the wheel's compiled catalog
         with urllib.request.urlopen(server.url + "/static/vendor/htmx-2.0.11.min.js") as script:
             assert script.status == 200
         with urllib.request.urlopen(server.url + "/static/chat.css") as css:

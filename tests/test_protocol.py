@@ -148,7 +148,7 @@ def test_a_taken_name_gets_a_generated_one(client: TestClient) -> None:
 
 def test_refusals_are_json_and_close_with_1008(client: TestClient) -> None:
     for path, code, says in [
-        ("/rooms/no%20spaces/ws", "invalid_room", "letters, digits"),
+        ("/rooms/no%20spaces/ws", "invalid_room", "letters (of any alphabet), digits"),
         ("/rooms/lobby/ws?session=forged", "unknown_session", "Reload the page"),
     ]:
         with client.websocket_connect(path, subprotocols=[SUBPROTOCOL]) as ws:

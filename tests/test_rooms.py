@@ -1,5 +1,7 @@
 """Rooms, names, history and the no-JS fallback through the real app."""
 
+from urllib.parse import quote, unquote
+
 import pytest
 from fastapi.testclient import TestClient
 
@@ -15,7 +17,8 @@ from tests.test_ws import connect, open_room, receive_until, send
         "/rooms/%2e%2e",
         "/rooms/a%2Fb",
         "/rooms/..%2F..%2Fetc",
-        "/rooms/caf%C3%A9",
+        "/rooms/a%E2%80%8Bb",  # a zero-width space
+        "/rooms/%F0%9F%98%80",  # an emoji is not a letter
         "/rooms/a.b",
         "/rooms/a/b",
     ],
@@ -23,14 +26,38 @@ from tests.test_ws import connect, open_room, receive_until, send
 def test_invalid_room_names_get_a_4xx_page_that_explains(client: TestClient, path: str) -> None:
     response = client.get(path, headers={"accept": "text/html"})
     assert 400 <= response.status_code < 500
-    assert "letters, digits, '-' or '_'" in one(response.text, "#error").get_text()
+    assert "letters (of any alphabet), digits" in one(response.text, "#error").get_text()
 
 
 def test_valid_rooms_are_created_on_first_use(client: TestClient) -> None:
-    for room in ["a", "Team-42", "under_score", "x" * 32]:
+    for room in ["a", "team-42", "under_score", "x" * 32, "общий", "café", "東京", "ж" * 32]:
         page = client.get(f"/rooms/{room}")
         assert page.status_code == 200
-        assert one(page.text, "h1").get_text().startswith(f"#{room}")
+        assert one(page.text, "h1").get_text() == f"#{room}"
+
+
+@pytest.mark.parametrize(
+    ("asked", "room"),
+    [
+        ("Team-42", "team-42"),
+        ("Общий", "общий"),
+        ("ОБЩИЙ", "общий"),
+        ("cafe\u0301", "café"),  # e + combining acute: the same room as the composed é
+        ("CAFÉ", "café"),
+    ],
+)
+def test_room_names_in_any_script_have_one_address(
+    client: TestClient, asked: str, room: str
+) -> None:
+    """Case and Unicode normalisation never make two rooms of one name: other spellings
+    redirect to the one address, which works when copied from the address bar (encoded)."""
+    response = client.get(f"/rooms/{quote(asked)}?x=1", follow_redirects=False)
+    assert response.status_code == 308
+    assert response.headers["location"] == f"/rooms/{quote(room)}?x=1"
+    page = client.get(response.headers["location"])
+    assert one(page.text, "h1").get_text() == f"#{room}"
+    form = one(page.text, "#chat-form")
+    assert unquote(form["action"]) == f"/rooms/{room}/messages"
 
 
 def test_each_room_has_its_own_numbering_and_history(client: TestClient) -> None:

@@ -18,7 +18,7 @@ from tests.test_protocol import json_socket, until
 from tests.test_ws import connect, open_room, receive_until, send
 
 ROOT = Path(__file__).resolve().parent.parent
-DOCUMENTED = {"room", "viewer", "everyone", "chat", *STATE}
+DOCUMENTED = {"room", "viewer", "everyone", "chat", "language", "languages", *STATE}
 
 
 def room_blocks(client: TestClient) -> list[str]:
@@ -158,5 +158,11 @@ def test_the_gallery_is_on_in_development_and_off_by_default(tmp_path: Path) -> 
         titles = [h.get_text() for h in parse(page.text).select(".specimen h2")]
         for state in ("connecting", "online", "offline", "empty", "rate_limited", "too_long"):
             assert any(state in title for title in titles), state
-        assert parse(page.text).select(".specimen #messages li[data-author]")
-        assert len(parse(page.text).select(".specimen #members li")) > 30
+        frames = [f["src"] for f in parse(page.text).select(".specimen iframe[title]")]
+        assert len(frames) == len(titles) and "/gallery/messages" in frames
+        assert parse(client.get("/gallery/messages").text).select("#messages li[data-author]")
+        assert len(parse(client.get("/gallery/members").text).select("#members li")) > 30
+        assert client.get("/gallery/nothing-like-this").status_code == 404
+        framed = client.get("/gallery/members").headers
+        assert "frame-ancestors 'self'" in framed["content-security-policy"]
+        assert "frame-ancestors 'none'" in page.headers["content-security-policy"]

@@ -139,7 +139,7 @@ def test_a_bad_room_is_refused_before_connecting() -> None:
         text=True,
         timeout=30,
     )
-    assert result.returncode == 2 and "letters, digits" in result.stderr
+    assert result.returncode == 2 and "letters (of any alphabet), digits" in result.stderr
 
 
 def test_an_unreachable_server_is_reported() -> None:

@@ -17,6 +17,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from chat.broker.base import Event, Handler, Member
 from chat.errors import ChatError
+from chat.i18n import N_
 from chat.supervise import supervised
 
 log = logging.getLogger(__name__)
@@ -34,7 +35,7 @@ class BrokerUnavailable(ChatError):
 def _unavailable(cause: BaseException | None = None) -> BrokerUnavailable:
     log.warning("Redis is unavailable: %s", cause or "no answer in time")
     return BrokerUnavailable(
-        "The chat is briefly unavailable, so your message was not sent. Try again."
+        N_("The chat is briefly unavailable, so your message was not sent. Try again.")
     )
 
 

@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from chat.errors import StoreUnavailable
+from chat.i18n import N_
 from chat.store.base import Message, NewMessage, SessionRecord
 from chat.store.tables import ADDED_COLUMNS, COLUMNS, messages, meta, metadata, sessions
 
@@ -32,6 +33,7 @@ def async_url(url: str) -> sa.URL:
     return parsed.set(drivername=driver) if driver else parsed
 
 
+AWAY = N_("The database is not answering.")
 SCHEMA_LOCK = 0x63686174  # "chat": the advisory lock held while tables are created
 
 
@@ -100,7 +102,9 @@ class SQLStore:
                     sessions.update().where(sessions.c.seen_at == 0).values(seen_at=time.time())
                 )
         except (SQLAlchemyError, OSError) as exc:
-            raise StoreUnavailable(f"Cannot open the database: {exc}") from exc
+            raise StoreUnavailable(
+                N_("Cannot open the database: {problem}"), problem=str(exc)
+            ) from exc
 
     async def close(self) -> None:
         if self._engine is not None:
@@ -111,7 +115,7 @@ class SQLStore:
             async with self.engine.connect() as conn:
                 await conn.execute(sa.text("SELECT 1"))
         except (SQLAlchemyError, OSError) as exc:
-            raise StoreUnavailable("The database is not answering.") from exc
+            raise StoreUnavailable(AWAY) from exc
 
     async def add(self, message: NewMessage) -> Message:
         values = {c.name: getattr(message, c.name) for c in COLUMNS}
@@ -121,7 +125,7 @@ class SQLStore:
                 row = (await autocommit.execute(ADD_MESSAGE, values)).one()
         except (SQLAlchemyError, OSError) as exc:
             raise StoreUnavailable(
-                "Your message could not be saved, so it was not sent. Try again in a moment."
+                N_("Your message could not be saved, so it was not sent. Try again in a moment.")
             ) from exc
         return Message(id=row.id, prev=row.prev, **values)
 
@@ -159,7 +163,7 @@ class SQLStore:
         except IntegrityError:  # another process created it first
             return await self.secret()
         except (SQLAlchemyError, OSError) as exc:
-            raise StoreUnavailable("The database is not answering.") from exc
+            raise StoreUnavailable(AWAY) from exc
         return str(value)
 
     async def save_session(self, record: SessionRecord) -> None:
@@ -178,7 +182,7 @@ class SQLStore:
             return
         except (SQLAlchemyError, OSError) as exc:
             raise StoreUnavailable(
-                "Your session could not be saved. Try again in a moment."
+                N_("Your session could not be saved. Try again in a moment.")
             ) from exc
 
     async def load_session(self, key: str) -> SessionRecord | None:
@@ -190,7 +194,7 @@ class SQLStore:
             async with self.engine.connect() as conn:
                 row = (await conn.execute(query)).first()
         except (SQLAlchemyError, OSError) as exc:
-            raise StoreUnavailable("The database is not answering.") from exc
+            raise StoreUnavailable(AWAY) from exc
         if row is None:
             return None
         return SessionRecord(
@@ -221,11 +225,11 @@ class SQLStore:
             async with self.engine.begin() as conn:
                 return (await conn.execute(statement)).rowcount
         except (SQLAlchemyError, OSError) as exc:
-            raise StoreUnavailable("The database is not answering.") from exc
+            raise StoreUnavailable(AWAY) from exc
 
     async def _fetch(self, query: sa.Select[Any]) -> list[Message]:
         try:
             async with self.engine.connect() as conn:
                 return [_row(row) for row in await conn.execute(query)]
         except (SQLAlchemyError, OSError) as exc:
-            raise StoreUnavailable("The message history cannot be read right now.") from exc
+            raise StoreUnavailable(N_("The message history cannot be read right now.")) from exc

@@ -28,6 +28,7 @@ from sqlalchemy.sql import ClauseElement
 from sqlalchemy.sql.compiler import SQLCompiler
 
 from chat.errors import StoreUnavailable
+from chat.i18n import N_
 from chat.store.base import Message, NewMessage, SessionRecord
 from chat.store.tables import ADDED_COLUMNS, COLUMNS, messages, meta, metadata, sessions
 
@@ -171,7 +172,9 @@ class SQLiteStore:
                     self._db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
             self._db.execute("UPDATE sessions SET seen_at = ? WHERE seen_at = 0", (time.time(),))
         except (sqlite3.Error, OSError) as exc:
-            raise StoreUnavailable(f"Cannot open the database: {exc}") from exc
+            raise StoreUnavailable(
+                N_("Cannot open the database: {problem}"), problem=str(exc)
+            ) from exc
 
     async def close(self) -> None:
         if self._db is not None:
@@ -267,4 +270,4 @@ class SQLiteStore:
 
 
 _UNREADABLE = "The message history cannot be read right now."
-_AWAY = "The database is not answering."
+_AWAY = N_("The database is not answering.")

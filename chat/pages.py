@@ -2,7 +2,7 @@
 
 import secrets
 from typing import Annotated, Any
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 from fastapi import APIRouter, Form, Request, Response
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
@@ -129,7 +129,9 @@ async def change_name(
     else:
         response = _back_to(me)
     if not error:
-        response.set_cookie(NAME_COOKIE, me.name, max_age=YEAR, httponly=True, samesite="lax")
+        # Percent-encoded: a header is Latin-1, and names are in any script ("Клава").
+        name_cookie = quote(me.name, safe="")
+        response.set_cookie(NAME_COOKIE, name_cookie, max_age=YEAR, httponly=True, samesite="lax")
     return response
 
 
@@ -174,7 +176,7 @@ async def _room_page(request: Request, room: str) -> Response:
         cursor = history[-1].id if history else 0
         browser = request.cookies.get(BROWSER_COOKIE) or secrets.token_urlsafe(16)
         me = await services.chat.open_session(
-            room, request.cookies.get(NAME_COOKIE), cursor, browser
+            room, unquote(request.cookies.get(NAME_COOKIE) or "") or None, cursor, browser
         )
         response = await _render_room(request, me, history=history)
         response.set_cookie(BROWSER_COOKIE, browser, max_age=YEAR, httponly=True, samesite="lax")

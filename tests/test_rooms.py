@@ -169,3 +169,15 @@ def test_health_and_docs(client: TestClient) -> None:
         paths
     )
     assert client.get("/docs").status_code == 200
+
+
+def test_a_name_in_any_script_is_kept_for_the_next_page(client: TestClient) -> None:
+    session = open_room(client)
+    renamed = client.post(
+        "/rooms/lobby/name",
+        data={"session": session, "name": "Клава 🌷"},
+        headers={"hx-request": "true"},
+    )
+    assert renamed.status_code == 200
+    page = client.get("/")
+    assert one(page.text, "#name-input")["value"] == "Клава 🌷"

@@ -10,7 +10,7 @@ import json
 import random
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import urlencode, urlsplit, urlunsplit
+from urllib.parse import quote, urlencode, urlsplit, urlunsplit
 
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
@@ -37,7 +37,7 @@ def socket_url(base: str, room: str) -> str:
     scheme = {"http": "ws", "https": "wss"}.get(parts.scheme, parts.scheme)
     if scheme not in {"ws", "wss"} or not parts.netloc:
         raise ValueError(f"{base!r} is not a server address such as http://127.0.0.1:8000")
-    return urlunsplit((scheme, parts.netloc, f"/rooms/{room}/ws", "", ""))
+    return urlunsplit((scheme, parts.netloc, f"/rooms/{quote(room)}/ws", "", ""))
 
 
 class ChatClient:

@@ -1,8 +1,11 @@
 """Russian and English: complete catalogs, no word left in English on a Russian page, the
 reader's language chosen and remembered, plurals and dates by Babel, one render per variant."""
 
+import asyncio
 import datetime
+import json
 import re
+import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -13,9 +16,11 @@ from fastapi.testclient import TestClient
 from chat import gallery, rendering
 from chat.app import create_app
 from chat.catalogs import extract, problems, translated
+from chat.client import ChatClient
 from chat.config import Settings
 from chat.i18n import LANGUAGE_COOKIE, Languages, preferred
 from tests.html import one, parse
+from tests.servers import ChatServer
 from tests.test_protocol import json_socket, until
 from tests.test_ws import receive_until, send
 
@@ -283,3 +288,20 @@ def test_a_push_is_rendered_once_per_language_among_its_readers(
     finally:
         for ws in sockets:
             ws.__exit__(None, None, None)
+
+
+def test_the_json_client_chats_in_a_room_named_in_cyrillic(server: ChatServer) -> None:
+    async def chat() -> dict[str, Any]:
+        client = ChatClient(server.url, "комната")
+        running = asyncio.create_task(client.run())
+        try:
+            await asyncio.wait_for(client.ready(), 10)
+            return await client.send("привет")
+        finally:
+            running.cancel()
+
+    assert asyncio.run(chat())["type"] == "sent"
+    with urllib.request.urlopen(
+        server.url + "/rooms/%D0%BA%D0%BE%D0%BC%D0%BD%D0%B0%D1%82%D0%B0/messages.json"
+    ) as answer:
+        assert [m["text"] for m in json.load(answer)["messages"]] == ["привет"]

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from chat.bench.browsers import spread, with_language
 from tests.servers import ChatServer, PostgresServer, RedisServer
 from tests.terminals import CHAT
 
@@ -139,3 +140,46 @@ def test_the_cluster_script_runs(postgres: PostgresServer, redis_server: RedisSe
     )
     assert result.returncode == 0, result.stderr[-3000:]
     assert "| | one process | two processes | goal | met |" in result.stdout
+
+
+def test_pages_spread_over_servers_and_languages_ask_for_theirs() -> None:
+    urls = ["http://a/rooms/r", "http://b/rooms/r"]
+    assert spread(3, urls[:1], []) == [(urls[0], "")] * 3  # none asked: the server's choice
+    assert spread(4, urls, ["en", "ru"]) == [
+        (urls[0], "en"),
+        (urls[1], "en"),
+        (urls[0], "ru"),
+        (urls[1], "ru"),
+    ]  # every server gets every language, and the first pages (the senders) cover them all
+    assert (
+        with_language("ws://a/rooms/r/ws?session=s", "ru") == "ws://a/rooms/r/ws?session=s&lang=ru"
+    )
+    assert with_language("http://a/rooms/r", "ru") == "http://a/rooms/r?lang=ru"
+    assert with_language("http://a/rooms/r", "") == "http://a/rooms/r"
+
+
+def test_the_languages_script_runs_and_renders_once_per_variant(tmp_path: Path) -> None:
+    out = tmp_path / "languages.json"
+    result = subprocess.run(
+        [sys.executable, "-m", "tests.bench.languages", "--quick", f"--out={out}"],
+        capture_output=True,
+        text=True,
+        timeout=120,  # a safety bound: it takes about 15 s
+        cwd=Path(__file__).parent.parent,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "| | one language (en) | two languages (en, ru) | goal | met |" in result.stdout
+    saved = json.loads(out.read_text())
+    for name, languages in {"one": {"en"}, "two": {"en", "ru"}}.items():
+        [run] = saved["runs"][name]
+        for scenario in ("fanout", "paced"):
+            figures = run[scenario]
+            assert figures["missing"] == figures["dropped_clients"] == 0, (name, scenario)
+            assert figures["one_order"] is True, (name, scenario)
+            asked = figures["languages"]
+            assert set(asked) == languages, (name, scenario)
+            assert all(each["served"] == each["pages"] > 0 for each in asked.values())
+        # the room's `pushed` block is rendered once per language in it, not once per page
+        assert set(run["pushed_renders"]) == languages, name
+        assert all(count == run["messages"] for count in run["pushed_renders"].values()), name
+        assert saved["summary"][name]["once_per_variant"] is True, name

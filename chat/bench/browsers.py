@@ -6,6 +6,8 @@ the id of the `<li id="msg-ID">` it sits in (0 when there is none). Each post ca
 draft number (`n`), as the composer the server sends back after a post would.
 Like Chromium, a browser offers permessage-deflate; if the server takes it, frames travel
 compressed both ways (and the server pays for compressing each one it sends).
+A page may ask for a language (`?lang=CODE` on its page and its socket, as a link to the chat in
+that language would): the server then renders its pushes in that language's variant.
 """
 
 import asyncio
@@ -20,7 +22,7 @@ from dataclasses import dataclass
 from html.parser import HTMLParser
 from time import perf_counter_ns
 from typing import Any
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urlencode, urljoin, urlsplit, urlunsplit
 
 from picows import WSCloseCode, WSFrame, WSListener, WSMsgType, WSTransport, ws_connect
 
@@ -39,11 +41,27 @@ class Page:
     socket_url: str
     form_id: str
     fields: dict[str, str]
+    language: str = ""  # what it asked for (`?lang=`); "" for the server's choice
+    served: str = ""  # the language the page came in (`<html lang>`), if it says
 
     @property
     def origin(self) -> str:
         parts = urlsplit(self.url)
         return f"{parts.scheme}://{parts.netloc}"
+
+    @property
+    def room_url(self) -> str:
+        """The page's address without its query (`?lang=`)."""
+        return urlunsplit(urlsplit(self.url)._replace(query="", fragment=""))
+
+
+def with_language(url: str, language: str) -> str:
+    """`url` asking for `language` (`?lang=CODE`, after any query it has); `url` if none."""
+    if not language:
+        return url
+    parts = urlsplit(url)
+    query = "&".join(q for q in (parts.query, urlencode({"lang": language})) if q)
+    return urlunsplit(parts._replace(query=query))
 
 
 class _PageReader(HTMLParser):
@@ -52,10 +70,13 @@ class _PageReader(HTMLParser):
         self.socket_path = ""
         self.form_id = ""
         self.fields: dict[str, str] = {}
+        self.language = ""
         self._in_form = False
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         found = {k: v or "" for k, v in attrs}
+        if tag == "html":
+            self.language = found.get("lang", "")
         if "ws-connect" in found and not self.socket_path:
             self.socket_path = found["ws-connect"]
         if tag == "form" and "ws-send" in found and not self.form_id:
@@ -68,10 +89,12 @@ class _PageReader(HTMLParser):
             self._in_form = False
 
 
-def read_page(url: str) -> Page:
-    """GET a chat page like a browser (a new session each time) and find its socket and form."""
+def read_page(url: str, language: str = "") -> Page:
+    """GET a chat page like a browser (a new session each time) and find its socket and form;
+    with a `language`, page and socket both ask for it."""
     if urlsplit(url).scheme not in {"http", "https"}:
         raise ValueError(f"{url} is not an http:// or https:// address")
+    url = with_language(url, language)
     with urllib.request.urlopen(url, timeout=30) as response:  # noqa: S310 (checked above)
         reader = _PageReader()
         reader.feed(response.read().decode())
@@ -80,21 +103,34 @@ def read_page(url: str) -> Page:
             f"{url} has no [ws-connect] element with a ws-send form and a message field"
         )
     socket_url = urljoin(url, reader.socket_path).replace("http", "ws", 1)
-    return Page(url, socket_url, reader.form_id, reader.fields)
+    socket_url = with_language(socket_url, language)
+    return Page(url, socket_url, reader.form_id, reader.fields, language, reader.language)
 
 
-async def load_pages(urls: list[str], count: int, on_loaded: Callable[[], None]) -> list[Page]:
-    """`count` page loads, a few at a time (as many browsers arriving), taking `urls` in turn:
-    page i comes from `urls[i % len(urls)]`."""
+def spread(count: int, urls: list[str], languages: list[str]) -> list[tuple[str, str]]:
+    """Where `count` pages come from and the language each asks for: page i from
+    `urls[i % len(urls)]`, languages in turn within each server (so every server gets every
+    language, and the first few pages, the senders, cover all of them)."""
+    if not languages:
+        return [(urls[i % len(urls)], "") for i in range(count)]
+    return [(urls[i % len(urls)], languages[i // len(urls) % len(languages)]) for i in range(count)]
+
+
+async def load_pages(
+    urls: list[str], count: int, on_loaded: Callable[[], None], languages: list[str] | None = None
+) -> list[Page]:
+    """`count` page loads, a few at a time (as many browsers arriving), spread over `urls` and
+    `languages` (see `spread`)."""
     gate = asyncio.Semaphore(8)
 
-    async def one(url: str) -> Page:
+    async def one(url: str, language: str) -> Page:
         async with gate:
-            page = await asyncio.to_thread(read_page, url)
+            page = await asyncio.to_thread(read_page, url, language)
         on_loaded()
         return page
 
-    return list(await asyncio.gather(*(one(urls[i % len(urls)]) for i in range(count))))
+    where = spread(count, urls, languages or [])
+    return list(await asyncio.gather(*(one(url, language) for url, language in where)))
 
 
 class Browser(WSListener):

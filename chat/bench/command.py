@@ -40,6 +40,13 @@ def add_bench(commands: Any, default_url: str) -> None:
         default="memory,roundtrip,fanout,paced,stall",
         help="comma-separated, from memory,roundtrip,fanout,paced,stall (default all)",
     )
+    bench.add_argument(
+        "--languages",
+        default="",
+        help="comma-separated language codes (en,ru): pages ask for them in turn with ?lang= on "
+        "the page and its socket, so a room is read in several languages (default: none asked, "
+        "the server's choice, one language)",
+    )
     defaults = Options(urls=[])
     for flag, kind, meaning in [
         ("clients", int, "browsers in the fan-out room"),
@@ -76,10 +83,11 @@ def bench(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         room=args.room,
         pids=args.pid or [],
         engine_pids=args.engine_pid or [],
+        languages=[code.strip() for code in args.languages.split(",") if code.strip()],
         **{
             f: getattr(args, f)
             for f in Options.__dataclass_fields__
-            if f not in {"urls", "room", "pids", "engine_pids"}
+            if f not in {"urls", "room", "pids", "engine_pids", "languages"}
         },
     )
     return run_bench(options, names, Path(args.json) if args.json else None)

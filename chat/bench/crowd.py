@@ -71,6 +71,17 @@ class Crowd:
     def dropped(self) -> int:
         return sum(b.closed.is_set() for b in self.browsers)
 
+    def languages(self) -> dict[str, dict[str, int]]:
+        """Per language asked for: pages, pages that came in it, and deliveries to them
+        (counted from what each page kept, after the run: nothing per delivery)."""
+        found: dict[str, dict[str, int]] = {}
+        for page, seqs in zip(self.pages, self.seqs, strict=True):
+            each = found.setdefault(page.language, {"pages": 0, "served": 0, "deliveries": 0})
+            each["pages"] += 1
+            each["served"] += page.served.lower() == page.language.lower()
+            each["deliveries"] += len(seqs)
+        return found
+
 
 async def gather_crowd(
     options: Options, count: int, room: str, progress: Progress, *, settled: bool = True
@@ -84,7 +95,7 @@ async def gather_crowd(
         progress(f"loading {count} pages", loaded, count)
 
     urls = [f"{url}/rooms/{room}" for url in options.urls]
-    crowd = Crowd(await load_pages(urls, count, on_loaded))
+    crowd = Crowd(await load_pages(urls, count, on_loaded, options.languages))
     await crowd.open(progress, f"opening {count} sockets")
     if settled:
         await settle([crowd])

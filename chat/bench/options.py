@@ -21,6 +21,7 @@ class Options:
     stall_duration: float = 45.0
     pids: list[int] = field(default_factory=list)  # the servers' processes, for memory and CPU
     engine_pids: list[int] = field(default_factory=list)  # the database's, the broker's: CPU
+    languages: list[str] = field(default_factory=list)  # `?lang=` codes pages ask for, in turn
 
     @property
     def url(self) -> str:

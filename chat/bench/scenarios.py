@@ -103,7 +103,7 @@ async def _drive(
         return {
             "error": "nothing was delivered: is the server refusing the messages (length, rate)?"
         }
-    rooms = sorted({page.url for page in crowd.pages})
+    rooms = sorted({page.room_url for page in crowd.pages})
     stored = await asyncio.gather(*(asyncio.to_thread(order.stored_ids, url) for url in rooms))
     return {
         "clients": crowd.expected,
@@ -117,6 +117,7 @@ async def _drive(
         "p99_ms": percentile(crowd.latencies, 99),
         "dropped_clients": crowd.dropped(),
         **order.figures(crowd.ids, crowd.seqs, sent, list(stored)),
+        **({"languages": crowd.languages()} if options.languages else {}),
         **cpu,
     }
 

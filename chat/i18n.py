@@ -13,7 +13,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from babel import Locale, negotiate_locale
-from babel.dates import format_date, format_time, get_relative_name
+from babel.dates import format_date, format_skeleton, format_time, get_relative_name
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_decimal
@@ -63,7 +63,7 @@ class Language:
         if offset in (-1, 0) and (name := get_relative_name("day", offset, locale=self.code)):
             return name[:1].upper() + name[1:]
         if date.year == today.year:
-            return format_date(date, "d MMMM", locale=self.code)
+            return format_skeleton("MMMMd", date, locale=self.code)
         return format_date(date, "long", locale=self.code)
 
 
@@ -124,7 +124,7 @@ def preferred(accept_language: str) -> list[str]:
                     quality = float(value)
                 except ValueError:
                     quality = 0.0
-        tag = tag.strip()
+        tag = tag.strip().lower()  # tags are case-insensitive: `RU`, `ru-ru`
         if tag and tag != "*" and 0 < quality <= 1:
             ranked.append((-quality, order, tag))
     return [tag for _, _, tag in sorted(ranked)]

@@ -1,6 +1,7 @@
 """Russian and English: complete catalogs, no word left in English on a Russian page, the
 reader's language chosen and remembered, plurals and dates by Babel, one render per variant."""
 
+import ast
 import asyncio
 import datetime
 import json
@@ -18,12 +19,14 @@ from chat.app import create_app
 from chat.catalogs import extract, problems, translated
 from chat.client import ChatClient
 from chat.config import Settings
+from chat.errors import ChatError
 from chat.i18n import LANGUAGE_COOKIE, Languages, preferred
 from tests.html import one, parse
 from tests.servers import ChatServer
 from tests.test_protocol import json_socket, until
 from tests.test_ws import receive_until, send
 
+ROOT = Path(__file__).resolve().parent.parent
 RU = {"accept-language": "ru-RU,ru;q=0.9,en;q=0.5", "accept": "text/html"}
 HUMAN_ATTRIBUTES = ("title", "placeholder", "aria-label", "alt")
 # What a Russian page may show in Latin letters: people's data (the gallery's sample names and
@@ -76,6 +79,39 @@ def test_every_string_people_read_is_in_every_catalog_and_translated() -> None:
     assert len(template) > 50  # the templates and the code were really read
     assert translated() == ["ru"]
     assert list(problems(template, "ru")) == []
+
+
+def test_every_sentence_in_the_code_is_marked_for_the_catalogs() -> None:
+    """A sentence for people written in Python (an error, a rule) must be wrapped in `N_()`:
+    any string literal given to an error or to a store call outside `N_` is reported. Log
+    lines and docstrings are for operators and stay English."""
+    errors = {"ChatError", *(c.__name__ for c in _subclasses(ChatError))}
+    unmarked = []
+    for path in sorted((ROOT / "chat").rglob("*.py")):
+        tree = ast.parse(path.read_text())
+        plain = {  # module constants that are bare strings, not N_("...")
+            target.id
+            for node in tree.body
+            if isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant | ast.JoinedStr)
+            for target in node.targets
+            if isinstance(target, ast.Name)
+        }
+        for node in ast.walk(tree):
+            if not isinstance(node, ast.Call):
+                continue
+            name = getattr(node.func, "id", getattr(node.func, "attr", ""))
+            if name in errors or name == "_run":
+                for argument in node.args:
+                    literal = isinstance(argument, ast.JoinedStr) or (
+                        isinstance(argument, ast.Constant) and isinstance(argument.value, str)
+                    )
+                    if literal or (isinstance(argument, ast.Name) and argument.id in plain):
+                        unmarked.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+    assert unmarked == []
+
+
+def _subclasses(cls: type) -> list[type]:
+    return [*cls.__subclasses__(), *(s for c in cls.__subclasses__() for s in _subclasses(c))]
 
 
 def test_a_russian_page_has_no_english_word_left(client: TestClient) -> None:

@@ -199,7 +199,7 @@ class SQLiteStore:
             new_id = self.db.execute(ADD.sql, ADD.parameters(stored)).lastrowid
         except sqlite3.Error as exc:
             raise StoreUnavailable(
-                "Your message could not be saved, so it was not sent. Try again in a moment."
+                N_("Your message could not be saved, so it was not sent. Try again in a moment.")
             ) from exc
         assert new_id is not None
         try:
@@ -228,7 +228,7 @@ class SQLiteStore:
     async def save_session(self, record: SessionRecord) -> None:
         self._run(
             SAVE_SESSION,
-            "Your session could not be saved. Try again in a moment.",
+            N_("Your session could not be saved. Try again in a moment."),
             key=record.key,
             room=record.room,
             name=record.name,
@@ -269,5 +269,5 @@ class SQLiteStore:
         return cursor.rowcount
 
 
-_UNREADABLE = "The message history cannot be read right now."
+_UNREADABLE = N_("The message history cannot be read right now.")
 _AWAY = N_("The database is not answering.")

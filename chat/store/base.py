@@ -80,6 +80,11 @@ class Store(Protocol):
         """Messages of `room` with an id above `after_id`, oldest first."""
         ...
 
+    async def before(self, room: str, before_id: int, limit: int) -> list[Message]:
+        """The last `limit` messages of `room` with an id below `before_id`, oldest first: one
+        page of older history, read from the (room, id) index however long the room is."""
+        ...
+
     async def secret(self) -> str:
         """The key that signs session ids, created once and shared by every process."""
         ...

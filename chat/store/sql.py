@@ -14,7 +14,15 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from chat.errors import StoreUnavailable
 from chat.i18n import N_
 from chat.store.base import Message, NewMessage, SessionRecord
-from chat.store.tables import ADDED_COLUMNS, COLUMNS, messages, meta, metadata, sessions
+from chat.store.tables import (
+    ADDED_COLUMNS,
+    COLUMNS,
+    messages,
+    meta,
+    metadata,
+    older,
+    sessions,
+)
 
 _DRIVERS = {
     "postgresql": "postgresql+asyncpg",
@@ -151,6 +159,9 @@ class SQLStore:
             .limit(limit)
         )
         return await self._fetch(query)
+
+    async def before(self, room: str, before_id: int, limit: int) -> list[Message]:
+        return list(reversed(await self._fetch(older(room, before_id, limit))))
 
     async def secret(self) -> str:
         query = sa.select(meta.c.value).where(meta.c.name == "secret")

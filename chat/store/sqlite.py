@@ -30,7 +30,15 @@ from sqlalchemy.sql.compiler import SQLCompiler
 from chat.errors import StoreUnavailable
 from chat.i18n import N_
 from chat.store.base import Message, NewMessage, SessionRecord
-from chat.store.tables import ADDED_COLUMNS, COLUMNS, messages, meta, metadata, sessions
+from chat.store.tables import (
+    ADDED_COLUMNS,
+    COLUMNS,
+    messages,
+    meta,
+    metadata,
+    older,
+    sessions,
+)
 
 DIALECT = dialect_module.dialect()
 _TIME = messages.c.created_at.type.dialect_impl(DIALECT)
@@ -104,6 +112,7 @@ AFTER = Statement.of(
     .order_by(messages.c.id)
     .limit(_param("limit"))
 )
+BEFORE = Statement.of(older(_param("room"), _param("before"), _param("limit")))
 SECRET = Statement.of(sa.select(meta.c.value).where(meta.c.name == "secret"))
 NEW_SECRET = Statement.of(
     dialect_module.insert(meta)
@@ -219,6 +228,10 @@ class SQLiteStore:
     async def after(self, room: str, after_id: int, limit: int) -> list[Message]:
         rows = self._run(AFTER, _UNREADABLE, room=room, after=after_id, limit=limit)
         return [_message(row) for row in rows]
+
+    async def before(self, room: str, before_id: int, limit: int) -> list[Message]:
+        rows = self._run(BEFORE, _UNREADABLE, room=room, before=before_id, limit=limit)
+        return [_message(row) for row in reversed(rows)]
 
     async def secret(self) -> str:
         self._run(NEW_SECRET, _AWAY, value=token_urlsafe(32))

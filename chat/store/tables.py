@@ -1,5 +1,7 @@
 """The schema, once, for every store: SQLAlchemy Core tables."""
 
+from typing import Any
+
 import sqlalchemy as sa
 
 metadata = sa.MetaData()
@@ -33,5 +35,18 @@ meta = sa.Table(
     sa.Column("value", sa.Text, nullable=False),
 )
 COLUMNS = [c for c in messages.c if c.name != "id"]
+
+
+def older(room: Any, before: Any, limit: Any) -> sa.Select[Any]:
+    """A page of a room's history before an id, newest first: a backward range scan of
+    ix_messages_room_id, as fast at message 1,000,000 as at message 100."""
+    return (
+        messages.select()
+        .where(messages.c.room == room, messages.c.id < before)
+        .order_by(messages.c.id.desc())
+        .limit(limit)
+    )
+
+
 # Columns added after a table's first release: (table, column, SQL type), for existing databases.
 ADDED_COLUMNS = [("sessions", "seen_at", "FLOAT NOT NULL DEFAULT 0")]

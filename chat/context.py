@@ -52,6 +52,8 @@ STATE: dict[str, Any] = {
     "messages": [],  # messages to show, oldest first
     "m": None,  # the message the `message` block shows
     "evicted": [],  # ids of messages pages drop when a new one arrives
+    "before": 0,  # the oldest message shown: older ones load from before it (0: the start)
+    "paged": False,  # a page of older history without JavaScript (?before=ID)
     "members": [],  # names of the people online
     "notices": [],  # {"id", "kind": join|leave|rename, "name", "old"} of people coming and going
     "status_state": "connecting",  # connecting | online | offline

@@ -25,11 +25,20 @@ JSON_SUBPROTOCOL = "chat.v1.json"
 class Format(Protocol):
     joins_frames: bool  # may frames queued together be sent as one WebSocket message?
 
-    def messages(self, room: str, messages: list[Message], *, replace: bool) -> str:
-        """New messages to append, or (`replace`) the room's whole recent list."""
+    def messages(
+        self, room: str, messages: list[Message], *, replace: bool, before: int = 0
+    ) -> str:
+        """New messages to append, or (`replace`) the room's whole recent list, with older ones
+        to load from `before` (0: that is the room's start)."""
         ...
 
-    def message(self, message: Message, evicted: list[int]) -> str: ...
+    def message(self, message: Message, evicted: list[int], before: int = 0) -> str:
+        """A new message; pages drop `evicted` and load older ones from `before` again."""
+        ...
+
+    def older(self, room: str, messages: list[Message], before: int) -> str:
+        """A page of older history a client asked for (pages ask over HTTP instead)."""
+        ...
 
     def presence(self, room: str, events: list[Event], members: list[str] | None) -> list[str]:
         """Who came, went or changed name lately and, when known, who is here now."""
@@ -82,13 +91,18 @@ class HtmlFormat:
                 broken_block=block,
             )
 
-    def messages(self, room: str, messages: list[Message], *, replace: bool) -> str:
+    def messages(
+        self, room: str, messages: list[Message], *, replace: bool, before: int = 0
+    ) -> str:
         if replace:  # a new live region: screen readers do not read it out again
-            return self._block("messages", room, messages=messages, oob="true")
+            return self._block("messages", room, messages=messages, oob="true", before=before)
         return "".join(self._block("pushed", room, m=m, evicted=[]) for m in messages)
 
-    def message(self, message: Message, evicted: list[int]) -> str:
-        return self._block("pushed", message.room, m=message, evicted=evicted)
+    def message(self, message: Message, evicted: list[int], before: int = 0) -> str:
+        return self._block("pushed", message.room, m=message, evicted=evicted, before=before)
+
+    def older(self, room: str, messages: list[Message], before: int) -> str:
+        return ""
 
     def presence(self, room: str, events: list[Event], members: list[str] | None) -> list[str]:
         notices = self._block("notices", room, notices=[notice(e) for e in events])
@@ -157,7 +171,9 @@ class JsonFormat:
     def __init__(self, language: Language) -> None:
         self.language = language
 
-    def messages(self, room: str, messages: list[Message], *, replace: bool) -> str:
+    def messages(
+        self, room: str, messages: list[Message], *, replace: bool, before: int = 0
+    ) -> str:
         return _dumps(
             {
                 "type": "history",
@@ -167,8 +183,13 @@ class JsonFormat:
             }
         )
 
-    def message(self, message: Message, evicted: list[int]) -> str:
+    def message(self, message: Message, evicted: list[int], before: int = 0) -> str:
         return _dumps(message_json(message))
+
+    def older(self, room: str, messages: list[Message], before: int) -> str:
+        """`before` is where to ask next (0: this page starts the room)."""
+        page = [message_json(m) for m in messages]
+        return _dumps({"type": "older", "room": room, "before": before, "messages": page})
 
     def presence(self, room: str, events: list[Event], members: list[str] | None) -> list[str]:
         keys = ("type", "room", "name", "key", "old")

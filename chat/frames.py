@@ -9,7 +9,9 @@ from chat.i18n import N_
 # htmx's ws extension adds HEADERS; the composer carries the page's session id.
 _KNOWN = {"type", "message", "session", "n", "HEADERS"}
 _LARGEST_NUMBER = 2**31 - 1
+_LARGEST_ID = 2**63 - 1
 _KNOWN_RENAME = {"type", "name"}
+_KNOWN_OLDER = {"type", "before"}
 EXAMPLE = '{"message": "hi"}'  # what error messages show as a frame to send
 
 
@@ -23,13 +25,20 @@ class SendMessage:
 
 
 @dataclass(frozen=True, slots=True)
+class Older:
+    """A request for the page of history before message `before` (JSON clients)."""
+
+    before: int
+
+
+@dataclass(frozen=True, slots=True)
 class Rename:
     """A request to change the display name (JSON clients; pages use a form)."""
 
     name: object
 
 
-def parse_frame(raw: str) -> SendMessage | Rename:
+def parse_frame(raw: str) -> SendMessage | Rename | Older:
     """Turn one text frame into a command, or raise `InvalidInput` saying what was wrong."""
     try:
         data = json.loads(raw)
@@ -52,6 +61,15 @@ def parse_frame(raw: str) -> SendMessage | Rename:
                 example='{"type": "rename", "name": "…"}',
             )
         return Rename(name=data["name"])
+    if data.get("type") == "older":
+        before = data.get("before")
+        if set(data) - _KNOWN_OLDER or type(before) is not int or not 0 < before <= _LARGEST_ID:
+            raise InvalidInput(
+                N_("Ask for older messages with {example}: the id of the oldest one you have."),
+                code="invalid_older",
+                example='{"type": "older", "before": 123}',
+            )
+        return Older(before=before)
     unknown = sorted(set(data) - _KNOWN)
     if unknown:
         raise InvalidInput(
@@ -62,7 +80,7 @@ def parse_frame(raw: str) -> SendMessage | Rename:
     kind = data.get("type", "message")
     if kind != "message":
         raise InvalidInput(
-            N_('Unknown type {kind}; send "message" or "rename".'),
+            N_('Unknown type {kind}; send "message", "rename" or "older".'),
             code="unknown_type",
             kind=repr(kind),
         )

@@ -17,9 +17,10 @@ from chat.formats import Format
 from chat.ordering import RoomOrder
 from chat.rooms import channel, member_names
 from chat.sockets import websocket_frame
-from chat.store import Message, Store
+from chat.store import Message, Store, more_before
 
 log = logging.getLogger(__name__)
+KEEP = 5  # pages keep up to this many times CHAT_HISTORY_SIZE live messages
 PRESENCE_GATHERING = 0.5  # seconds a room's presence changes wait to go out together
 
 
@@ -75,7 +76,7 @@ class Hub:
     def remember(self, room: str, history: list[Message]) -> None:
         """Seed the ids of the messages pages of `room` show, so pushes can drop the oldest."""
         if room in self.rooms and room not in self.windows:
-            self.windows[room] = deque((m.id for m in history), maxlen=self.history_size)
+            self.windows[room] = deque((m.id for m in history), maxlen=self.history_size * KEEP)
             if order := self.orders.get(room):
                 order.seen(history[-1].id if history else 0)  # an empty room starts at 0
 
@@ -110,7 +111,11 @@ class Hub:
             log.warning("cannot resynchronise room %s: the store is away", room)
             return
         if recent:
-            self._broadcast([room], lambda f: f.messages(room, recent, replace=True), recent[-1].id)
+            before = more_before(recent, self.history_size)
+            render: Callable[[Format], str] = lambda f: f.messages(  # noqa: E731
+                room, recent, replace=True, before=before
+            )
+            self._broadcast([room], render, recent[-1].id)
             if order := self.orders.get(room):
                 order.seen(recent[-1].id)
 
@@ -137,8 +142,9 @@ class Hub:
 
     def _send_message(self, message: Message) -> None:
         """A room's next message, in store order."""
-        evicted = self._evict(message)
-        self._broadcast([message.room], lambda f: f.message(message, evicted), message.id)
+        evicted, before = self._evict(message)
+        render: Callable[[Format], str] = lambda f: f.message(message, evicted, before)  # noqa: E731
+        self._broadcast([message.room], render, message.id)
 
     def resync_room(self, room: str) -> None:
         """Re-send local pages of `room` its history (a message was stored but not published)."""
@@ -185,11 +191,12 @@ class Hub:
                 for text, framed in frames:
                     connection.push(text, message_id, framed)
 
-    def _evict(self, message: Message) -> list[int]:
-        """Pages keep the last `history_size` messages: the one that falls off the end."""
+    def _evict(self, message: Message) -> tuple[list[int], int]:
+        """Pages keep the last `KEEP * history_size` messages: the one that falls off the end,
+        and the oldest one left (older history loads from before it)."""
         window = self.windows.get(message.room)
         if window is None:
-            return []
+            return [], 0
         evicted = [window[0]] if len(window) == window.maxlen else []
         window.append(message.id)
-        return evicted
+        return evicted, window[0]

@@ -4,9 +4,10 @@ import secrets
 from typing import Annotated, Any
 from urllib.parse import quote, unquote
 
-from fastapi import APIRouter, Form, Request, Response
+from fastapi import APIRouter, Form, Query, Request, Response
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 
+from chat.context import EVERYONE
 from chat.errors import ChatError
 from chat.formats import ROOM, message_json, viewer_of
 from chat.frames import draft_number
@@ -16,6 +17,7 @@ from chat.security import check_origin
 from chat.services import Services
 from chat.sessions import Session
 from chat.sockets import SERVER
+from chat.store import more_before
 
 router = APIRouter()
 
@@ -37,8 +39,8 @@ def room_url(room: str) -> str:
 
 
 @router.get("/", response_class=HTMLResponse, summary="The lobby room")
-async def lobby(request: Request) -> Response:
-    return await _room_page(request, "lobby")
+async def lobby(request: Request, before: int | None = Query(None, gt=0)) -> Response:
+    return await _room_page(request, "lobby", before)
 
 
 @router.get("/rooms", response_class=HTMLResponse, summary="Active rooms, and a way to open one")
@@ -57,12 +59,30 @@ async def rooms(request: Request, room: str | None = None) -> Response:
 
 
 @router.get("/rooms/{room}", response_class=HTMLResponse, summary="A room (created on first use)")
-async def room_page(request: Request, room: str) -> Response:
+async def room_page(
+    request: Request, room: str, before: int | None = Query(None, gt=0)
+) -> Response:
     canonical = room_name(room)
     if canonical != room:  # `Общий` or a decomposed `café`: the one address of that room
         query = f"?{request.url.query}" if request.url.query else ""
         return RedirectResponse(room_url(canonical) + query, PERMANENT)
-    return await _room_page(request, room)
+    return await _room_page(request, room, before)
+
+
+@router.get(
+    "/rooms/{room}/older",
+    response_class=HTMLResponse,
+    summary="The page of history before a message, as list items (what scrolling up loads)",
+)
+async def older(request: Request, room: str, before: int = Query(gt=0)) -> Response:
+    services = services_of(request)
+    room = room_name(room)
+    page, more = await services.chat.older(room, before)
+    language = services.languages.of(request)
+    html = services.renderer.block(
+        ROOM, "page", room, EVERYONE, language, messages=page, before=more
+    )
+    return HTMLResponse(html)
 
 
 @router.post("/language", summary="Choose the language of the pages (remembered by the browser)")
@@ -136,11 +156,19 @@ async def change_name(
 
 
 @router.get("/rooms/{room}/messages.json", summary="The room's recent messages as JSON")
-async def messages_json(request: Request, room: str) -> dict[str, Any]:
+async def messages_json(
+    request: Request, room: str, before: int | None = Query(None, gt=0)
+) -> dict[str, Any]:
+    """The latest messages, or with `before` the page before that message; `before` in the
+    answer is where the next older page starts (0: these start the room)."""
     services = services_of(request)
     room = room_name(room)
-    history = await services.store.recent(room, services.settings.history_size)
-    return {"room": room, "messages": [message_json(m) for m in history]}
+    if before is None:
+        history = await services.store.recent(room, services.settings.history_size)
+        more = more_before(history, services.settings.history_size)
+    else:
+        history, more = await services.chat.older(room, before)
+    return {"room": room, "before": more, "messages": [message_json(m) for m in history]}
 
 
 @router.get("/health", summary="200 when the server and its database are ready")
@@ -167,21 +195,29 @@ async def ws_info(request: Request) -> dict[str, Any]:
     return {"rooms": counts, "total": sum(counts.values())}
 
 
-async def _room_page(request: Request, room: str) -> Response:
+async def _room_page(request: Request, room: str, before: int | None = None) -> Response:
+    """A room's page: its latest messages, or (`before`, for readers without JavaScript) the
+    page of history before that message."""
     services = services_of(request)
     room = room_name(room)
     me = await _resumed(request, room)
+    state: dict[str, Any] = {}
+    if before is not None:
+        history, more = await services.chat.older(room, before)
+        state = {"history": history, "before": more, "paged": True}
     if me is None:
-        history = await services.store.recent(room, services.settings.history_size)
-        cursor = history[-1].id if history else 0
+        if before is None:
+            state["history"] = await services.store.recent(room, services.settings.history_size)
+        shown = state["history"]
+        cursor = shown[-1].id if shown and before is None else 0  # 0: a socket shows the latest
         browser = request.cookies.get(BROWSER_COOKIE) or secrets.token_urlsafe(16)
         me = await services.chat.open_session(
             room, unquote(request.cookies.get(NAME_COOKIE) or "") or None, cursor, browser
         )
-        response = await _render_room(request, me, history=history)
+        response = await _render_room(request, me, **state)
         response.set_cookie(BROWSER_COOKIE, browser, max_age=YEAR, httponly=True, samesite="lax")
     else:
-        response = await _render_room(request, me)
+        response = await _render_room(request, me, **state)
     response.delete_cookie(RESUME_COOKIE)
     return response
 
@@ -209,6 +245,7 @@ async def _render_room(
     if history is None:
         history = await services.store.recent(me.room, services.settings.history_size)
         me.cursor = history[-1].id if history else 0
+    extra.setdefault("before", more_before(history, services.settings.history_size))
     html = services.renderer.page(
         ROOM,
         me.room,

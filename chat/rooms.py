@@ -15,9 +15,10 @@ from chat.errors import ChatError, InvalidInput, NameTaken
 from chat.i18n import N_
 from chat.limits import TokenBucket
 from chat.sessions import Session, Sessions, new_name
-from chat.store import Message, NewMessage, Store
+from chat.store import Message, NewMessage, Store, more_before
 
 log = logging.getLogger(__name__)
+OLDER_PAGE = 50  # messages per page of older history
 
 
 def channel(room: str) -> str:
@@ -156,6 +157,12 @@ class Chat:
         """Announce people whose process died (their presence expired) as gone."""
         for room, member in await self.broker.sweep():
             await self._announce(room, "leave", member.name, member.key)
+
+    async def older(self, room: str, before: int) -> tuple[list[Message], int]:
+        """The page of `room`'s history before message `before`, and where the next page
+        starts (0: this one starts the room)."""
+        page = await self.store.before(room, before, OLDER_PAGE)
+        return page, more_before(page, OLDER_PAGE)
 
     async def members(self, room: str) -> list[str]:
         return await member_names(self.broker, room)

@@ -9,13 +9,14 @@ from starlette.websockets import WebSocketDisconnect, WebSocketState
 from chat.connection import Connection
 from chat.errors import ChatError, InvalidInput, TooManyConnections
 from chat.formats import JSON_SUBPROTOCOL, Format
-from chat.frames import Rename, parse_frame
+from chat.frames import Older, Rename, parse_frame
 from chat.i18n import N_
 from chat.inputs import room_name
 from chat.limits import TokenBucket
 from chat.security import check_origin
 from chat.services import Services
 from chat.sockets import DIRECT
+from chat.store import more_before
 
 router = APIRouter()
 
@@ -115,7 +116,9 @@ async def _catch_up(services: Services, connection: Connection, reconnected: boo
     services.hub.remember(session.room, recent)
     missed = [m for m in recent if m.id > session.cursor]
     replace = reconnected or missed == recent
-    history = format.messages(session.room, recent if replace else missed, replace=replace)
+    before = more_before(recent, services.settings.history_size)
+    shown = recent if replace else missed
+    history = format.messages(session.room, shown, replace=replace, before=before)
     if recent:
         connection.floor = max(connection.floor, recent[-1].id)
     members = format.members(session.room, await services.chat.members(session.room))
@@ -151,6 +154,9 @@ async def _handle(services: Services, connection: Connection, raw: str) -> None:
             if isinstance(command, Rename):
                 await services.chat.rename(session, command.name)
                 reply = format.named(session)
+            elif isinstance(command, Older):
+                page, before = await services.chat.older(session.room, command.before)
+                reply = format.older(session.room, page, before)
             else:
                 message = await services.chat.post(session, command.text, command.n)
                 reply = format.sent(session, message)

@@ -100,10 +100,10 @@ def test_a_failing_delivery_is_skipped_and_the_next_messages_arrive(
     html = app.formats.of(app.languages.default)
     render = html.message
 
-    def fragile(message, evicted):  # type: ignore[no-untyped-def]
+    def fragile(message, *rest):  # type: ignore[no-untyped-def]
         if message.text == "boom":
             raise RuntimeError("a template bug")
-        return render(message, evicted)
+        return render(message, *rest)
 
     html.message = fragile  # type: ignore[method-assign]
     with connect(client, open_room(client)) as ws, json_socket(client) as reader:

@@ -1,17 +1,22 @@
 """One contract, every backend: the same cases run over SQLite and a real PostgreSQL."""
 
 import asyncio
+import contextlib
 import dataclasses
+import sqlite3
 import time
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
+import asyncpg
 import pytest
 
 from chat.errors import StoreUnavailable
 from chat.store import NewMessage, SessionRecord, Store, open_store
+from tests.bench import paging
 from tests.servers import PostgresServer
 
 pytestmark = pytest.mark.anyio
@@ -150,3 +155,163 @@ async def test_sessions_are_pruned_when_idle_and_empty_ones_sooner(store: Store)
     await store.touch_sessions([wrote])
     assert await store.prune_sessions(idle_before=now + 1, empty_before=now + 1) >= 1
     assert await store.load_session(wrote) is None
+
+
+async def test_before_is_the_page_before_an_id_oldest_first_and_only_that_room(
+    store: Store,
+) -> None:
+    room, other = a_room(), a_room()
+    stored = []
+    for n in range(1, 11):
+        stored.append(await store.add(draft(room, n, f"m{n}")))
+        await store.add(draft(other, n, f"elsewhere {n}"))
+    page = await store.before(room, stored[7].id, 3)
+    assert [m.text for m in page] == ["m5", "m6", "m7"]
+    assert [m.id for m in page] == [m.id for m in stored[4:7]]
+    assert {m.room for m in page} == {room}
+    # Fewer than the limit are left: all of them, still oldest first.
+    assert [m.text for m in await store.before(room, stored[2].id, 50)] == ["m1", "m2"]
+    # An id past the room's last (here another room's) is a bound like any other.
+    assert [m.text for m in await store.before(room, stored[-1].id + 1, 2)] == ["m9", "m10"]
+
+
+async def test_before_the_first_message_there_is_nothing(store: Store) -> None:
+    room = a_room()
+    first = await store.add(draft(room, 1, "first"))
+    assert await store.before(room, first.id, 50) == []
+    assert await store.before(a_room(), first.id + 1, 50) == []
+
+
+async def test_paging_back_through_a_room_visits_every_message_once(store: Store) -> None:
+    """237 messages (others' in between), pages of 50 from the newest back to the start:
+    nothing repeated, nothing skipped, and then an empty page."""
+    room, other = a_room(), a_room()
+    stored = []
+    for n in range(1, 238):
+        stored.append(await store.add(draft(room, n, f"m{n}")))
+        if n % 7 == 0:
+            await store.add(draft(other, n, "elsewhere"))
+    page = await store.recent(room, 50)
+    pages, read = [len(page)], list(page)
+    while page:
+        page = await store.before(room, page[0].id, 50)
+        pages.append(len(page))
+        read = page + read
+    assert pages == [50, 50, 50, 50, 37, 0]
+    assert [m.id for m in read] == [m.id for m in stored]
+    assert [m.text for m in read] == [f"m{n}" for n in range(1, 238)]
+
+
+async def test_before_keeps_unicode_rooms_apart(store: Store) -> None:
+    suffix = uuid.uuid4().hex[:8]
+    room, upper = f"общий-{suffix}", f"ОБЩИЙ-{suffix}"
+    stored = [await store.add(draft(room, n, f"сообщение {n}")) for n in range(1, 6)]
+    await store.add(draft(upper, 1, "другая комната"))
+    page = await store.before(room, stored[-1].id, 3)
+    assert [m.text for m in page] == ["сообщение 2", "сообщение 3", "сообщение 4"]
+    assert {m.room for m in page} == {room}
+    assert [m.text for m in await store.before(upper, stored[-1].id + 10, 50)] == ["другая комната"]
+
+
+# The query plans: a page of older history is one backward range scan of (room, id), however
+# long the room. The table for them: a busy room holding most rows, nine small rooms mixed into
+# it, then a quiet stretch in which only one other room wrote (tests/bench/paging.py fills it).
+BUSY, SMALL = "busy", "noise3"
+INDEX_SEARCH = "SEARCH messages USING INDEX ix_messages_room_id (room=? AND id<?)"
+
+
+async def test_sqlite_pages_back_by_a_range_scan_of_the_room_index(tmp_path: Path) -> None:
+    path = tmp_path / "plans.db"
+    opened = open_store(f"sqlite:///{path}")
+    await opened.start()
+    await opened.close()
+    paging.fill_sqlite(path, BUSY, 20_000, quiet=2_000)
+    ids = paging.sqlite_positions(path, BUSY, [100, 20_000])
+    cases = [(BUSY, before) for before in ids.values()] + [(SMALL, ids["newest"])]
+    for analyzed in (False, True):  # the chat never runs ANALYZE; an operator might
+        if analyzed:
+            with contextlib.closing(sqlite3.connect(path)) as db:
+                db.execute("ANALYZE")
+        for room, before in cases:
+            # One step: no SCAN of the table, no "USE TEMP B-TREE FOR ORDER BY".
+            assert paging.sqlite_plan(path, room, before) == [INDEX_SEARCH], (room, before)
+
+
+@pytest.fixture
+async def plans_database(postgres: PostgresServer) -> AsyncIterator[str]:
+    """A database of its own on the test server, filled and analysed: its statistics are not
+    disturbed by the other tests' rows."""
+    name = "plans_" + uuid.uuid4().hex[:8]
+    admin = await asyncpg.connect(postgres.url)
+    await admin.execute(f"CREATE DATABASE {name}")
+    url = postgres.url.rsplit("/", 1)[0] + "/" + name
+    try:
+        opened = open_store(url)
+        await opened.start()
+        await opened.close()
+        await paging.fill_postgres(url, BUSY, 20_000, quiet=2_000)
+        yield url
+    finally:
+        await admin.execute(f"DROP DATABASE {name} WITH (FORCE)")
+        await admin.close()
+
+
+def nodes(plan: dict[str, Any]) -> list[dict[str, Any]]:
+    return [plan, *(node for child in plan.get("Plans", []) for node in nodes(child))]
+
+
+def assert_index_range_scan(plan: dict[str, Any]) -> None:
+    """Limit over a backward Index Scan of ix_messages_room_id bounded by room and id, and
+    nothing else: no Seq Scan, no Sort, no rows read and then filtered out."""
+    assert [node["Node Type"] for node in nodes(plan)] == ["Limit", "Index Scan"], plan
+    scan = plan["Plans"][0]
+    assert (scan["Index Name"], scan["Scan Direction"]) == ("ix_messages_room_id", "Backward")
+    assert "ROW((room)::text, id) < ROW(" in scan["Index Cond"], scan  # room and id bound
+    assert "Filter" not in scan, scan
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize(
+    "generic",
+    [pytest.param(False, id="custom plan"), pytest.param(True, id="generic plan")],
+)
+async def test_postgres_pages_a_small_room_back_by_a_range_scan_of_the_room_index(
+    plans_database: str, generic: bool
+) -> None:
+    ids = await paging.postgres_positions(plans_database, SMALL, [10, 200])
+    for before in ids.values():
+        plan = await paging.postgres_plan(plans_database, SMALL, before, generic=generic)
+        assert_index_range_scan(plan)
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("generic", [False, True], ids=["custom plan", "generic plan"])
+async def test_postgres_pages_the_busiest_room_back_by_a_range_scan_of_the_room_index(
+    plans_database: str, generic: bool
+) -> None:
+    ids = await paging.postgres_positions(plans_database, BUSY, [100, 20_000])
+    for before in ids.values():
+        plan = await paging.postgres_plan(plans_database, BUSY, before, generic=generic)
+        assert_index_range_scan(plan)
+
+
+async def test_the_paging_benchmark_still_measures(tmp_path: Path) -> None:
+    """tests/bench/paging.py's own functions on a small table, so that the benchmark cannot rot."""
+    path = tmp_path / "bench.db"
+    opened = open_store(f"sqlite:///{path}")
+    await opened.start()
+    try:
+        paging.fill_sqlite(path, "bench", 500, quiet=60)
+        ids = paging.sqlite_positions(path, "bench", [100, 500])
+        found = await paging.measure(opened, "bench", ids, calls=5)
+    finally:
+        await opened.close()
+    assert list(found) == ["message 100", "message 500", "newest"]
+    for timing in found.values():
+        assert timing["calls"] == 5
+        assert 0 < timing["median_ms"] <= timing["p95_ms"] <= timing["max_ms"]
+    plans = {label: paging.sqlite_plan(path, "bench", before) for label, before in ids.items()}
+    result = {"rows": paging.rows_for(500) + 60, "fill_s": 0.0, "plans": plans, "timings": found}
+    sizes = {"messages": 500, "quiet": 60, "calls": 5}
+    text = paging.report({"SQLite": result}, sizes, "a test machine")
+    assert "| SQLite | 615 |" in text and INDEX_SEARCH in text

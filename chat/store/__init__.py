@@ -1,6 +1,6 @@
 """Where messages live: one interface, backends chosen by URL (SQLite by default, PostgreSQL)."""
 
-from chat.store.base import Message, NewMessage, SessionRecord, Store
+from chat.store.base import Message, NewMessage, SessionRecord, Store, more_before
 
 
 def open_store(url: str) -> Store:
@@ -14,4 +14,4 @@ def open_store(url: str) -> Store:
     return SQLStore(url)
 
 
-__all__ = ["Message", "NewMessage", "SessionRecord", "Store", "open_store"]
+__all__ = ["Message", "NewMessage", "SessionRecord", "Store", "more_before", "open_store"]

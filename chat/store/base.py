@@ -103,3 +103,9 @@ class Store(Protocol):
         """Delete sessions unseen since `idle_before`, and those that never stored a message
         unseen since `empty_before` (Unix times); return how many went."""
         ...
+
+
+def more_before(shown: list[Message], page_size: int) -> int:
+    """Where older history starts for a list of a room's latest messages: before its first,
+    unless the list is shorter than a page (then it starts the room: 0)."""
+    return shown[0].id if shown and len(shown) >= page_size else 0

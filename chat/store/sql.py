@@ -143,13 +143,7 @@ class SQLStore:
         return found[0] if found else None
 
     async def recent(self, room: str, limit: int) -> list[Message]:
-        query = (
-            messages.select()
-            .where(messages.c.room == room)
-            .order_by(messages.c.id.desc())
-            .limit(limit)
-        )
-        return list(reversed(await self._fetch(query)))
+        return list(reversed(await self._fetch(older(room, None, limit, as_row=True))))
 
     async def after(self, room: str, after_id: int, limit: int) -> list[Message]:
         query = (
@@ -161,7 +155,7 @@ class SQLStore:
         return await self._fetch(query)
 
     async def before(self, room: str, before_id: int, limit: int) -> list[Message]:
-        return list(reversed(await self._fetch(older(room, before_id, limit))))
+        return list(reversed(await self._fetch(older(room, before_id, limit, as_row=True))))
 
     async def secret(self) -> str:
         query = sa.select(meta.c.value).where(meta.c.name == "secret")

@@ -35,18 +35,28 @@ meta = sa.Table(
     sa.Column("value", sa.Text, nullable=False),
 )
 COLUMNS = [c for c in messages.c if c.name != "id"]
-
-
-def older(room: Any, before: Any, limit: Any) -> sa.Select[Any]:
-    """A page of a room's history before an id, newest first: a backward range scan of
-    ix_messages_room_id, as fast at message 1,000,000 as at message 100."""
-    return (
-        messages.select()
-        .where(messages.c.room == room, messages.c.id < before)
-        .order_by(messages.c.id.desc())
-        .limit(limit)
-    )
-
-
+LAST_ID = 2**63 - 1  # above every id
 # Columns added after a table's first release: (table, column, SQL type), for existing databases.
 ADDED_COLUMNS = [("sessions", "seen_at", "FLOAT NOT NULL DEFAULT 0")]
+
+
+def older(room: Any, before: Any | None, limit: Any, *, as_row: bool = False) -> sa.Select[Any]:
+    """A page of a room's history before an id (or its latest, `before` None), newest first:
+    a backward range scan of ix_messages_room_id, as fast at message 1,000,000 as at 100.
+
+    `as_row` (PostgreSQL) bounds the room and id together, `(room, id) < ($1, $2) AND room >=
+    $1`: with `room = $1` its planner drops the room from the order and may walk the primary
+    key instead, reading every other room's newer rows (a busy room after a quiet stretch)."""
+    param = room if isinstance(room, sa.BindParameter) else sa.bindparam("room", room)
+    if as_row:
+        below = LAST_ID if before is None else before
+        where = [
+            sa.tuple_(messages.c.room, messages.c.id) < sa.tuple_(param, below),
+            messages.c.room >= param,
+        ]
+        order = [messages.c.room.desc(), messages.c.id.desc()]
+    else:
+        where, order = [messages.c.room == param], [messages.c.id.desc()]
+        if before is not None:
+            where.append(messages.c.id < before)
+    return messages.select().where(*where).order_by(*order).limit(limit)

@@ -105,6 +105,7 @@ def serve_forever(settings: Settings, host: str, port: int, workers: int = 1) ->
         workers=workers,
         reload=settings.development,
         reload_dirs=[str(Path(__file__).parent)] if settings.development else None,
+        reload_includes=["*.py", "*.po"] if settings.development else None,  # a translator's edit
         http="chat.http:ChatHttpProtocol",  # httptools with a bounded request head
         ws="chat.sockets:ChatWebSocketProtocol",
         ws_max_size=settings.ws_max_size,

@@ -23,7 +23,7 @@ class ChatError(Exception):
     ):
         self.template = message
         self.params = params
-        self.message = message.format(**params)  # English: for logs and tests
+        self.message = message.format(**params) if params else message  # English: for logs
         super().__init__(self.message)
         if code is not None:
             self.code = code
@@ -33,10 +33,11 @@ class ChatError(Exception):
     def text(self, language: "Language") -> str:
         """The message in `language`, numbers written its way."""
         values = {
-            name: language.number(value) if isinstance(value, int) else value
+            name: language.number(value) if isinstance(value, int | float) else value
             for name, value in self.params.items()
         }
-        return language.gettext(self.template).format(**values)
+        said = language.gettext(self.template)
+        return said.format(**values) if values else said
 
 
 class InvalidInput(ChatError):

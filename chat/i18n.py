@@ -79,6 +79,7 @@ class Languages:
     def __init__(self, default: str = SOURCE, folder: Path = CATALOGS) -> None:
         codes = sorted({SOURCE, *(p.parent.name for p in folder.glob("*/LC_MESSAGES"))})
         self.all: dict[str, Language] = {c: _language(c, folder) for c in codes}
+        default = default.lower()
         if default not in self.all:
             raise ValueError(
                 f"CHAT_LANGUAGE={default!r}: there is no catalog for it; "
@@ -90,7 +91,9 @@ class Languages:
         return iter(self.all.values())
 
     def get(self, code: str | None) -> Language | None:
-        return self.all.get((code or "").strip().lower())
+        """The language of a code as people write it: `ru`, `RU`, `ru-RU`, `ru_RU`."""
+        tag = (code or "").strip().lower().replace("_", "-")
+        return self.all.get(tag) or self.all.get(tag.split("-")[0])
 
     def choose(self, asked: str | None, cookie: str | None, accept: str | None) -> Language:
         """What a reader asked for (`?lang=`), else what they chose on the page (the cookie),

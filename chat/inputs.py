@@ -17,7 +17,8 @@ def room_name(value: str) -> str:
     """The room `value` names, in its one spelling (NFC, case-folded: `Общий` is `общий`),
     or `NotFound` with the rule."""
     room = unicodedata.normalize("NFC", unicodedata.normalize("NFC", value).casefold())
-    if not 0 < len(room) <= MAX_ROOM_LENGTH or not all(map(_room_char, room)):
+    starts_well = room[:1].isalnum()  # not a mark, '-' or '_' alone
+    if not starts_well or len(room) > MAX_ROOM_LENGTH or not all(map(_room_char, room)):
         raise NotFound(NO_SUCH_ROOM, code="invalid_room")
     return room
 
@@ -42,7 +43,7 @@ def message_text(value: object, max_length: int) -> str:
     if not isinstance(value, str):
         raise InvalidInput(N_("The message must be text."), code="invalid_type")
     text = value.replace("\r\n", "\n").strip()
-    if not text:
+    if not text or all(c.isspace() or unicodedata.category(c) == "Cf" for c in text):
         raise InvalidInput(N_("Type a message first: empty messages are not sent."), code="empty")
     if len(text) > max_length:
         raise InvalidInput(
@@ -60,14 +61,19 @@ def display_name(value: object) -> str:
     """Validate a display name: 1-32 visible characters on one line."""
     if not isinstance(value, str):
         raise InvalidInput(N_("The name must be text."), code="invalid_type")
-    name = " ".join(value.split())
+    name = unicodedata.normalize("NFC", " ".join(value.split()))
     if not name:
         raise InvalidInput(N_("Choose a name: 1 to 32 visible characters."), code="empty")
     if len(name) > MAX_NAME_LENGTH:
         raise InvalidInput(
             N_("That name is too long: names are 1 to 32 characters."), code="too_long"
         )
-    if _has_control(name, allow_newlines=False) or not any(c.isprintable() for c in name):
+    invisible = any(unicodedata.category(c) == "Cf" for c in name)  # zero-width, bidi overrides
+    if (
+        invisible
+        or _has_control(name, allow_newlines=False)
+        or not any(c.isprintable() for c in name)
+    ):
         raise InvalidInput(
             N_("That name has invisible characters: names are 1 to 32 visible characters."),
             code="control_chars",

@@ -36,7 +36,7 @@ class TokenBucket:
                     "Slow down: at most {rate} messages a second (bursts of {burst}). "
                     "Wait a moment and send again."
                 ),
-                rate=f"{self.rate:g}",
+                rate=self.rate,
                 burst=self.burst,
             )
         self.tokens -= 1

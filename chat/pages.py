@@ -2,7 +2,7 @@
 
 import secrets
 from typing import Annotated, Any
-from urllib.parse import quote, unquote
+from urllib.parse import quote, unquote, urlencode
 
 from fastapi import APIRouter, Form, Query, Request, Response
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
@@ -93,10 +93,11 @@ async def choose_language(
 ) -> Response:
     services = services_of(request)
     check_origin(request, services.settings.allowed_origins)
-    chosen = services.languages.get(language) or services.languages.of(request)
+    chosen = services.languages.get(language)
     back = next if next.startswith("/") and not next.startswith(("//", "/\\")) else "/"
     response = RedirectResponse(back, SEE_OTHER)
-    response.set_cookie(LANGUAGE_COOKIE, chosen.code, max_age=YEAR, samesite="lax")
+    if chosen is not None:  # a language we do not have changes nothing
+        response.set_cookie(LANGUAGE_COOKIE, chosen.code, max_age=YEAR, samesite="lax")
     return response
 
 
@@ -118,7 +119,7 @@ async def post_message(
         return await _render_room(
             request, me, status=error.status, error=error.text(language), draft=message
         )
-    return _back_to(me)
+    return _back_to(me, request)
 
 
 @router.post("/rooms/{room}/name", summary="Change your display name")
@@ -147,11 +148,9 @@ async def change_name(
             request, me, status=error.status, name_error=message, name_draft=name
         )
     else:
-        response = _back_to(me)
+        response = _back_to(me, request)
     if not error:
-        # Percent-encoded: a header is Latin-1, and names are in any script ("Клава").
-        name_cookie = quote(me.name, safe="")
-        response.set_cookie(NAME_COOKIE, name_cookie, max_age=YEAR, httponly=True, samesite="lax")
+        _remember_name(response, me.name)
     return response
 
 
@@ -216,6 +215,8 @@ async def _room_page(request: Request, room: str, before: int | None = None) -> 
         )
         response = await _render_room(request, me, **state)
         response.set_cookie(BROWSER_COOKIE, browser, max_age=YEAR, httponly=True, samesite="lax")
+        if NAME_COOKIE not in request.cookies:  # a generated name is kept across reloads too
+            _remember_name(response, me.name)
     else:
         response = await _render_room(request, me, **state)
     response.delete_cookie(RESUME_COOKIE)
@@ -252,7 +253,7 @@ async def _render_room(
         viewer_of(me),
         services.languages.of(request),
         messages=history,
-        path=request.url.path,
+        path=room_url(me.room),
         members=await services.chat.members(me.room),
         nonce=request.state.nonce,
         **extra,
@@ -260,7 +261,16 @@ async def _render_room(
     return HTMLResponse(html, status_code=status, headers={"Cache-Control": "no-store"})
 
 
-def _back_to(me: Session) -> Response:
-    response = RedirectResponse(room_url(me.room), SEE_OTHER)
+def _remember_name(response: Response, name: str) -> None:
+    """Percent-encoded: a header is Latin-1, and names are in any script ("Клава")."""
+    quoted = quote(name, safe="")
+    response.set_cookie(NAME_COOKIE, quoted, max_age=YEAR, httponly=True, samesite="lax")
+
+
+def _back_to(me: Session, request: Request) -> Response:
+    """To the room again; a page opened in a language asked for by address stays in it."""
+    asked = request.query_params.get("lang")
+    query = f"?{urlencode({'lang': asked})}" if asked else ""
+    response = RedirectResponse(room_url(me.room) + query, SEE_OTHER)
     response.set_cookie(RESUME_COOKIE, me.id, max_age=60, httponly=True, samesite="lax")
     return response

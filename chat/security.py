@@ -54,6 +54,10 @@ class SecurityHeaders:
                 headers["X-Content-Type-Options"] = "nosniff"
                 headers["Referrer-Policy"] = "same-origin"
                 headers["X-Frame-Options"] = "SAMEORIGIN" if framed else "DENY"
+                if headers.get("content-type", "").startswith("text/html"):
+                    headers["Vary"] = (
+                        "Accept-Language, Cookie"  # pages are in the reader's language
+                    )
                 headers["Cross-Origin-Opener-Policy"] = "same-origin"
             await send(message)
 

@@ -9,14 +9,16 @@ import re
 import urllib.request
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 import pytest
+from babel.messages.pofile import read_po
 from bs4 import BeautifulSoup
 from fastapi.testclient import TestClient
 
 from chat import gallery, rendering
 from chat.app import create_app
-from chat.catalogs import extract, problems, translated
+from chat.catalogs import extract, po_path, problems, translated
 from chat.client import ChatClient
 from chat.config import Settings
 from chat.errors import ChatError
@@ -176,7 +178,7 @@ def test_the_language_comes_from_the_browser_and_the_switch_overrides_it(
     assert parse(page.text).html["lang"] == "en"
     pressed = one(page.text, ".languages [aria-pressed=true]")
     assert (pressed["value"], pressed["lang"]) == ("en", "en")
-    assert one(page.text, ".languages input[name=next]")["value"] == "/rooms/общий"
+    assert unquote(one(page.text, ".languages input[name=next]")["value"]) == "/rooms/общий"
 
 
 @pytest.mark.parametrize("next_page", ["//evil.example/", "https://evil.example/", "/\\evil"])
@@ -334,10 +336,65 @@ def test_the_json_client_chats_in_a_room_named_in_cyrillic(server: ChatServer) -
             await asyncio.wait_for(client.ready(), 10)
             return await client.send("привет")
         finally:
+            await client.close()
             running.cancel()
+            await asyncio.gather(running, return_exceptions=True)
 
     assert asyncio.run(chat())["type"] == "sent"
     with urllib.request.urlopen(
         server.url + "/rooms/%D0%BA%D0%BE%D0%BC%D0%BD%D0%B0%D1%82%D0%B0/messages.json"
     ) as answer:
         assert [m["text"] for m in json.load(answer)["messages"]] == ["привет"]
+
+
+def test_a_page_keeps_its_language_in_its_socket_and_its_forms(client: TestClient) -> None:
+    page = client.get("/rooms/общий?lang=ru", headers={"accept-language": "en"})
+    assert parse(page.text).html["lang"] == "ru"
+    assert one(page.text, "[ws-connect]")["ws-connect"].endswith("&lang=ru")
+    assert one(page.text, "#chat-form")["action"].endswith("?lang=ru")
+    assert one(page.text, "#name-form")["hx-post"].endswith("?lang=ru")
+    session = str(one(page.text, "#chat-form input[name=session]")["value"])
+    sent = client.post(
+        "/rooms/общий/messages?lang=ru",
+        data={"session": session, "message": "привет"},
+        headers={"origin": "http://testserver", "accept-language": "en"},
+        follow_redirects=False,
+    )
+    assert sent.headers["location"].endswith("?lang=ru")
+    refused = client.post(
+        "/rooms/общий/messages?lang=ru",
+        data={"session": session, "message": " "},
+        headers={"origin": "http://testserver"},
+    )
+    back = one(refused.text, ".languages input[name=next]")["value"]
+    assert (
+        unquote(back) == "/rooms/общий"
+    )  # the switch returns to the room, not to the POST's address
+
+
+def test_an_unknown_language_changes_nothing(client: TestClient) -> None:
+    switch = client.post(
+        "/language", data={"language": "xx"}, headers={"origin": "http://testserver"}
+    )
+    assert LANGUAGE_COOKIE not in switch.headers.get("set-cookie", "")
+    languages = Languages("RU")
+    assert languages.default.code == "ru"
+    assert languages.get("ru-RU") is languages.get("ru_ru") is languages.all["ru"]
+
+
+def test_translations_keep_their_placeholders_and_add_no_markup() -> None:
+    """A translation is trusted HTML in templates and a format string in errors: it must keep
+    the English's {fields} and %(fields)s and bring no markup of its own."""
+    with po_path("ru").open("rb") as source:
+        catalog = read_po(source, locale="ru")
+    fields = re.compile(r"\{\w*\}|%\(\w+\)s")
+    for message in catalog:
+        if not message.id:
+            continue
+        english = [message.id] if isinstance(message.id, str) else list(message.id)
+        russian = [message.string] if isinstance(message.string, str) else list(message.string)
+        wanted = set(fields.findall(english[-1]))
+        for said in russian:
+            assert set(fields.findall(said)) == wanted, (message.id, said)
+            for mark in '<>&"':
+                assert said.count(mark) <= english[0].count(mark), (message.id, said)

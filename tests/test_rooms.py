@@ -57,7 +57,7 @@ def test_room_names_in_any_script_have_one_address(
     page = client.get(response.headers["location"])
     assert one(page.text, "h1").get_text() == f"#{room}"
     form = one(page.text, "#chat-form")
-    assert unquote(form["action"]) == f"/rooms/{room}/messages"
+    assert unquote(form["action"]).split("?")[0] == f"/rooms/{room}/messages"
 
 
 def test_each_room_has_its_own_numbering_and_history(client: TestClient) -> None:
@@ -181,3 +181,34 @@ def test_a_name_in_any_script_is_kept_for_the_next_page(client: TestClient) -> N
     assert renamed.status_code == 200
     page = client.get("/")
     assert one(page.text, "#name-input")["value"] == "Клава 🌷"
+
+
+@pytest.mark.parametrize(
+    ("taken", "lookalike"),
+    [
+        ("Йошка", "\u0418\u0306ошка"),  # И + combining breve is Й  # noqa: RUF001
+        ("Йошка", "Йошка\u200b"),  # a zero-width space
+        ("Йошка", "\u202eакшоЙ"),  # a right-to-left override  # noqa: RUF001
+    ],
+)
+def test_names_that_only_look_alike_are_refused(
+    client: TestClient, taken: str, lookalike: str
+) -> None:
+    first = open_room(client)
+    client.cookies.clear()
+    second = open_room(client)
+    hx = {"hx-request": "true"}
+    with connect(client, first) as ws_first, connect(client, second):
+        receive_until(ws_first, "#members")
+        client.post("/rooms/lobby/name", data={"session": first, "name": taken}, headers=hx)
+        refused = client.post(
+            "/rooms/lobby/name", data={"session": second, "name": lookalike}, headers=hx
+        )
+        assert refused.status_code in (409, 422)
+
+
+def test_a_message_of_invisible_characters_is_empty(client: TestClient) -> None:
+    session = open_room(client)
+    with connect(client, session) as ws:
+        send(ws, "\u200b\u200b \u2060")
+        assert receive_until(ws, "#composer-error:-soup-contains('Type a message first')")

@@ -9,7 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from chat.errors import StoreUnavailable
 from chat.i18n import N_
@@ -17,6 +17,9 @@ from chat.store.base import Message, NewMessage, SessionRecord
 from chat.store.tables import (
     ADDED_COLUMNS,
     COLUMNS,
+    ROOMS_FOLDED,
+    UNFOLDED_ROOMS,
+    folded,
     messages,
     meta,
     metadata,
@@ -28,6 +31,17 @@ _DRIVERS = {
     "postgresql": "postgresql+asyncpg",
     "postgres": "postgresql+asyncpg",
 }
+
+
+async def _fold_rooms(conn: AsyncConnection) -> None:
+    done = sa.select(meta.c.value).where(meta.c.name == ROOMS_FOLDED)
+    if (await conn.execute(done)).first() is not None:
+        return
+    rooms = [room for (room,) in await conn.execute(sa.text(UNFOLDED_ROOMS))]
+    for old, new in folded(rooms):
+        for table in (messages, sessions):
+            await conn.execute(table.update().where(table.c.room == old).values(room=new))
+    await conn.execute(meta.insert().values(name=ROOMS_FOLDED, value="1"))
 
 
 def async_url(url: str) -> sa.URL:
@@ -109,6 +123,7 @@ class SQLStore:
                 await conn.execute(
                     sessions.update().where(sessions.c.seen_at == 0).values(seen_at=time.time())
                 )
+                await _fold_rooms(conn)
         except (SQLAlchemyError, OSError) as exc:
             raise StoreUnavailable(
                 N_("Cannot open the database: {problem}"), problem=str(exc)

@@ -33,6 +33,9 @@ from chat.store.base import Message, NewMessage, SessionRecord
 from chat.store.tables import (
     ADDED_COLUMNS,
     COLUMNS,
+    ROOMS_FOLDED,
+    UNFOLDED_ROOMS,
+    folded,
     messages,
     meta,
     metadata,
@@ -180,10 +183,21 @@ class SQLiteStore:
                 with contextlib.suppress(sqlite3.OperationalError):  # "duplicate column"
                     self._db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
             self._db.execute("UPDATE sessions SET seen_at = ? WHERE seen_at = 0", (time.time(),))
+            self._fold_rooms()
         except (sqlite3.Error, OSError) as exc:
             raise StoreUnavailable(
                 N_("Cannot open the database: {problem}"), problem=str(exc)
             ) from exc
+
+    def _fold_rooms(self) -> None:
+        db = self.db
+        if db.execute("SELECT 1 FROM meta WHERE name = ?", (ROOMS_FOLDED,)).fetchone():
+            return
+        rooms = [room for (room,) in db.execute(UNFOLDED_ROOMS)]
+        for old, new in folded(rooms):
+            for table in ("messages", "sessions"):
+                db.execute(f"UPDATE {table} SET room = ? WHERE room = ?", (new, old))  # noqa: S608
+        db.execute("INSERT OR IGNORE INTO meta (name, value) VALUES (?, '1')", (ROOMS_FOLDED,))
 
     async def close(self) -> None:
         if self._db is not None:

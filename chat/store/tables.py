@@ -1,5 +1,6 @@
 """The schema, once, for every store: SQLAlchemy Core tables."""
 
+import re
 from typing import Any
 
 import sqlalchemy as sa
@@ -38,6 +39,16 @@ COLUMNS = [c for c in messages.c if c.name != "id"]
 LAST_ID = 2**63 - 1  # above every id
 # Columns added after a table's first release: (table, column, SQL type), for existing databases.
 ADDED_COLUMNS = [("sessions", "seen_at", "FLOAT NOT NULL DEFAULT 0")]
+# Room names were ASCII and case-sensitive before release 0.2; now they are case-folded. Rooms
+# stored under capitals are renamed once (marked in `meta`), so `Dev`'s history is `dev`'s.
+ROOMS_FOLDED = "rooms_folded"
+UNFOLDED_ROOMS = "SELECT DISTINCT room FROM messages WHERE room <> lower(room)"
+_OLD_ROOM = re.compile(r"[A-Za-z0-9_-]{1,32}")
+
+
+def folded(rooms: list[str]) -> list[tuple[str, str]]:
+    """(old name, new name) for each room of the old rules that has capitals."""
+    return [(room, room.lower()) for room in rooms if _OLD_ROOM.fullmatch(room)]
 
 
 def older(room: Any, before: Any | None, limit: Any, *, as_row: bool = False) -> sa.Select[Any]:

@@ -63,6 +63,7 @@ STATE: dict[str, Any] = {
     "name_error": "",
     "name_draft": "",
     "oob": "",  # the hx-swap-oob value when the block is pushed ("" on the page)
+    "asked": "",  # `?lang=CODE` when the page's address asked for its language, for its forms
     "path": "",  # the page's own address: the language switch comes back to it
     "nonce": "",  # the page's CSP nonce, for its one <style>
     "rooms": {},  # the rooms page: room -> people online

@@ -254,6 +254,7 @@ async def _render_room(
         services.languages.of(request),
         messages=history,
         path=room_url(me.room),
+        asked=_asked(request),
         members=await services.chat.members(me.room),
         nonce=request.state.nonce,
         **extra,
@@ -267,10 +268,13 @@ def _remember_name(response: Response, name: str) -> None:
     response.set_cookie(NAME_COOKIE, quoted, max_age=YEAR, httponly=True, samesite="lax")
 
 
-def _back_to(me: Session, request: Request) -> Response:
-    """To the room again; a page opened in a language asked for by address stays in it."""
+def _asked(request: Request) -> str:
+    """`?lang=CODE` if the address asked for a language: a page opened so stays in it."""
     asked = request.query_params.get("lang")
-    query = f"?{urlencode({'lang': asked})}" if asked else ""
-    response = RedirectResponse(room_url(me.room) + query, SEE_OTHER)
+    return f"?{urlencode({'lang': asked})}" if asked else ""
+
+
+def _back_to(me: Session, request: Request) -> Response:
+    response = RedirectResponse(room_url(me.room) + _asked(request), SEE_OTHER)
     response.set_cookie(RESUME_COOKIE, me.id, max_age=60, httponly=True, samesite="lax")
     return response

@@ -123,7 +123,7 @@ def _wait_status(page: Any, word: str, timeout: float = 30_000) -> None:
 
 def _rename(page: Any, name: str, status: int) -> None:
     page.fill("#name-form input[name=name]", name)
-    with page.expect_response(lambda r: r.url.endswith("/name")) as answer:
+    with page.expect_response(lambda r: r.url.split("?")[0].endswith("/name")) as answer:
         page.click("#name-form [type=submit]")
     assert answer.value.status == status, f"renaming to {name!r}: {answer.value.status}"
 

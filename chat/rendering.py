@@ -24,6 +24,7 @@ from jinja2.runtime import Context
 
 from chat.context import EVERYONE, Look, Viewer, context
 from chat.i18n import Language, Languages
+from chat.text import parts
 
 _PACKAGE = Path(__file__).resolve().parent
 BUILT_IN = "default"  # `{% extends "default:room.html" %}` names the built-in room.html
@@ -84,7 +85,7 @@ def make_environment(overrides: Path | None = None, reload: bool = False) -> Env
         extensions=["jinja2.ext.i18n"],
     )
     env.install_gettext_callables(_gettext, _ngettext, newstyle=True)  # type: ignore[attr-defined]
-    env.filters.update(clock=_clock, day=_day, number=_number)
+    env.filters.update(clock=_clock, day=_day, number=_number, parts=parts)
     return env
 
 

@@ -1,0 +1,52 @@
+"""What a message's text is made of, for templates to show: plain runs and web addresses.
+
+Only http and https addresses become links; everything else stays text, escaped by the
+template like any other text. The parts joined again are exactly the text typed.
+"""
+
+import re
+from dataclasses import dataclass
+
+# An address runs to the next space or angle bracket or quote; trailing punctuation is the
+# sentence's, not the address's ("see https://example.com.").
+_ADDRESS = re.compile(r"\bhttps?://[^\s<>\"'\u0000-\u001f\u007f]+", re.IGNORECASE)
+_TRAILING = ".,:;!?…»\u201d\u2019"  # and closing quotes
+MAX_LINK = 2000  # longer "addresses" stay text
+
+
+@dataclass(frozen=True, slots=True)
+class Part:
+    """A run of a message's text; `url` is set when the run is a web address."""
+
+    text: str
+    url: str = ""
+
+
+def parts(text: str) -> list[Part]:
+    """`text` cut into plain runs and web addresses, in order."""
+    found: list[Part] = []
+    start = 0
+    for match in _ADDRESS.finditer(text):
+        address = _trimmed(match.group())
+        end = match.start() + len(address)
+        if len(address) > MAX_LINK or address.partition("://")[2] == "":
+            continue
+        if match.start() > start:
+            found.append(Part(text[start : match.start()]))
+        found.append(Part(address, url=address))
+        start = end
+    if start < len(text):
+        found.append(Part(text[start:]))
+    return found
+
+
+def _trimmed(address: str) -> str:
+    """Without the punctuation that ends the sentence around it; a closing bracket stays when
+    the address opened one (Wikipedia's `Foo_(bar)`)."""
+    while address:
+        last = address[-1]
+        unopened = last == ")" and address.count("(") < address.count(")")
+        if last not in _TRAILING and not unopened:
+            break
+        address = address[:-1]
+    return address

@@ -55,6 +55,7 @@ STATE: dict[str, Any] = {
     "before": 0,  # the oldest message shown: older ones load from before it (0: the start)
     "paged": False,  # a page of older history without JavaScript (?before=ID)
     "members": [],  # names of the people online
+    "dropped": [],  # ids of notices pages remove (only the last few are kept)
     "notices": [],  # {"id", "kind": join|leave|rename, "name", "old"} of people coming and going
     "status_state": "connecting",  # connecting | online | offline
     "beat": "",  # the heartbeat's phase: first (on connecting), then odd, even, odd…

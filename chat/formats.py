@@ -40,8 +40,15 @@ class Format(Protocol):
         """A page of older history a client asked for (pages ask over HTTP instead)."""
         ...
 
-    def presence(self, room: str, events: list[Event], members: list[str] | None) -> list[str]:
-        """Who came, went or changed name lately and, when known, who is here now."""
+    def presence(
+        self,
+        room: str,
+        events: list[Event],
+        members: list[str] | None,
+        dropped: list[str] | None = None,
+    ) -> list[str]:
+        """Who came, went or changed name lately and, when known, who is here now; pages
+        remove the `dropped` notices."""
         ...
 
     def members(self, room: str, members: list[str]) -> str: ...
@@ -104,8 +111,15 @@ class HtmlFormat:
     def older(self, room: str, messages: list[Message], before: int) -> str:
         return ""
 
-    def presence(self, room: str, events: list[Event], members: list[str] | None) -> list[str]:
-        notices = self._block("notices", room, notices=[notice(e) for e in events])
+    def presence(
+        self,
+        room: str,
+        events: list[Event],
+        members: list[str] | None,
+        dropped: list[str] | None = None,
+    ) -> list[str]:
+        said = [notice(e) for e in events]
+        notices = self._block("notices", room, notices=said, dropped=dropped or [])
         return [notices + (self.members(room, members) if members is not None else "")]
 
     def members(self, room: str, members: list[str]) -> str:
@@ -191,7 +205,13 @@ class JsonFormat:
         page = [message_json(m) for m in messages]
         return _dumps({"type": "older", "room": room, "before": before, "messages": page})
 
-    def presence(self, room: str, events: list[Event], members: list[str] | None) -> list[str]:
+    def presence(
+        self,
+        room: str,
+        events: list[Event],
+        members: list[str] | None,
+        dropped: list[str] | None = None,
+    ) -> list[str]:
         keys = ("type", "room", "name", "key", "old")
         said = self._said
         frames = [_dumps({**{k: e[k] for k in keys if k in e}, "text": said(e)}) for e in events]

@@ -22,6 +22,8 @@ from chat.store import Message, Store, more_before
 log = logging.getLogger(__name__)
 KEEP = 5  # pages keep up to this many times CHAT_HISTORY_SIZE live messages
 PRESENCE_GATHERING = 0.5  # seconds a room's presence changes wait to go out together
+RELOAD_GRACE = 4.0  # seconds a leave waits: a join under the same name in time is a reload
+NOTICES_KEPT = 20  # notices a page keeps; older ones are removed as new ones come
 
 
 class Hub:
@@ -36,6 +38,9 @@ class Hub:
         self.windows: dict[str, deque[int]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._presence: dict[str, list[Event]] = {}
+        self._presence_due: set[str] = set()
+        self._leaving: dict[tuple[str, str], tuple[Event, asyncio.TimerHandle]] = {}
+        self._notices: dict[str, deque[str]] = {}
         self.orders: dict[str, RoomOrder] = {}
         self.outbox = Outbox()
 
@@ -136,12 +141,16 @@ class Hub:
                 for connection in self.rooms[room]:
                     if connection.session.key == event["key"]:
                         connection.session.name = event["name"]  # renamed via another process
-            self._gather_presence(room, event)
+            self._presence_event(room, event)
         except Exception:
             log.exception("could not deliver an event (skipped): %.300r", event)
 
     def _send_message(self, message: Message) -> None:
-        """A room's next message, in store order."""
+        """A room's next message, in store order, after the notices gathered before it (your
+        own arrival comes before your first message)."""
+        if events := self._presence.get(message.room):
+            self._presence[message.room] = []
+            self._send_notices(message.room, events, None)
         evicted, before = self._evict(message)
         render: Callable[[Format], str] = lambda f: f.message(message, evicted, before)  # noqa: E731
         self._broadcast([message.room], render, message.id)
@@ -151,24 +160,60 @@ class Hub:
         if room in self.rooms:
             self._start(self._resync, room)
 
-    def _gather_presence(self, room: str, event: Event) -> None:
+    def _presence_event(self, room: str, event: Event) -> None:
+        """A reload (a leave, then a join under the same name within `RELOAD_GRACE`) is told
+        to nobody; the member list still refreshes."""
+        loop = asyncio.get_running_loop()
+        person = (room, str(event["name"]).casefold())
+        if event["type"] == "leave":
+            if held := self._leaving.pop(person, None):
+                held[1].cancel()
+            timer = loop.call_later(RELOAD_GRACE, self._left, person)
+            self._leaving[person] = (event, timer)
+            return
+        if event["type"] == "join" and (held := self._leaving.pop(person, None)):
+            held[1].cancel()
+            self._gather_presence(room, None)
+            return
+        self._gather_presence(room, event)
+
+    def _left(self, person: tuple[str, str]) -> None:
+        if held := self._leaving.pop(person, None):
+            self._gather_presence(person[0], held[0])
+
+    def _gather_presence(self, room: str, event: Event | None) -> None:
         """Presence goes out a moment later, every change of that moment together with the
         member list once: a thousand people arriving cost a few pushes, not a million."""
         pending = self._presence.setdefault(room, [])
-        pending.append(event)
-        if len(pending) == 1:
+        if event is not None:
+            pending.append(event)
+        if room not in self._presence_due:
+            self._presence_due.add(room)
             loop = asyncio.get_running_loop()
             loop.call_later(PRESENCE_GATHERING, self._start, self._send_presence, room)
 
     async def _send_presence(self, room: str) -> None:
+        self._presence_due.discard(room)
         events = self._presence.pop(room, [])
-        if not events or room not in self.rooms:
+        if room not in self.rooms:
             return
         try:
             members: list[str] | None = await member_names(self.broker, room)
         except ChatError:  # the broker is away: the notices still go out
             members = None
-        self._broadcast([room], lambda f: f.presence(room, events, members))
+        self._send_notices(room, events, members)
+
+    def _send_notices(self, room: str, events: list[Event], members: list[str] | None) -> None:
+        """Notices (and the member list, when known); pages drop the ones past `NOTICES_KEPT`."""
+        if not events and members is None:
+            return
+        kept = self._notices.setdefault(room, deque())
+        dropped: list[str] = []
+        for event in events:
+            kept.append(event["notice"]["id"])
+            if len(kept) > NOTICES_KEPT:
+                dropped.append(kept.popleft())
+        self._broadcast([room], lambda f: f.presence(room, events, members, dropped))
 
     def _broadcast(
         self, rooms: list[str], render: Callable[[Format], str | list[str]], message_id: int = 0

@@ -30,6 +30,7 @@ from chat.services import Services
 from chat.sessions import Sessions
 from chat.store import open_store
 from chat.supervise import supervised
+from chat.zones import Zones
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +64,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             hub=hub,
             renderer=renderer,
             languages=languages,
+            zones=Zones(settings.time_zone),
             formats=Formats(renderer, languages),
         )
         broker.on_resync = hub.resync_soon

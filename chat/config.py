@@ -38,6 +38,7 @@ class Settings(BaseSettings):
     development: bool = False
     gallery: bool | None = None
     language: str = "en"
+    time_zone: str = "UTC"
 
     @property
     def gallery_on(self) -> bool:

@@ -3,8 +3,11 @@ so a block that renders on the page renders in a push too (docs/designers.md lis
 
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
 
 from chat.config import Settings
+
+UTC_ZONE = ZoneInfo("UTC")
 
 if TYPE_CHECKING:
     from chat.i18n import Language
@@ -51,6 +54,9 @@ class Look:
 STATE: dict[str, Any] = {
     "messages": [],  # messages to show, oldest first
     "m": None,  # the message the `message` block shows
+    "zone": UTC_ZONE,  # the reader's time zone: times and day breaks are on its clocks
+    "zones": [],  # /settings: every zone name there is
+    "previous": None,  # the message before `m` in the room, if known (grouping, day breaks)
     "evicted": [],  # ids of messages pages drop when a new one arrives
     "before": 0,  # the oldest message shown: older ones load from before it (0: the start)
     "paged": False,  # a page of older history without JavaScript (?before=ID)

@@ -7,9 +7,10 @@ recipient: a connection holds the one format object of its variant (`Formats`).
 import json
 import logging
 from typing import Any, Protocol
+from zoneinfo import ZoneInfo
 
 from chat.broker import Event
-from chat.context import EVERYONE, Viewer
+from chat.context import EVERYONE, UTC_ZONE, Viewer
 from chat.errors import ChatError
 from chat.i18n import N_, Language, Languages
 from chat.rendering import Renderer, template_problem
@@ -32,8 +33,15 @@ class Format(Protocol):
         to load from `before` (0: that is the room's start)."""
         ...
 
-    def message(self, message: Message, evicted: list[int], before: int = 0) -> str:
-        """A new message; pages drop `evicted` and load older ones from `before` again."""
+    def message(
+        self,
+        message: Message,
+        evicted: list[int],
+        before: int = 0,
+        previous: Message | None = None,
+    ) -> str:
+        """A new message after `previous`; pages drop `evicted` and load older ones from
+        `before` again."""
         ...
 
     def older(self, room: str, messages: list[Message], before: int) -> str:
@@ -77,13 +85,16 @@ class HtmlFormat:
 
     joins_frames = True
 
-    def __init__(self, renderer: Renderer, language: Language) -> None:
+    def __init__(self, renderer: Renderer, language: Language, zone: ZoneInfo) -> None:
         self.renderer = renderer
         self.language = language
+        self.zone = zone
 
     def _block(self, block: str, room: str, viewer: Viewer = EVERYONE, **state: Any) -> str:
         try:
-            return self.renderer.block(ROOM, block, room, viewer, self.language, **state)
+            return self.renderer.block(
+                ROOM, block, room, viewer, self.language, zone=self.zone, **state
+            )
         except Exception as error:  # a designer's template: nothing in it may stop delivery
             problem = template_problem(error)
             log.error("template error in block %r, left out of a push: %s", block, problem)
@@ -103,10 +114,19 @@ class HtmlFormat:
     ) -> str:
         if replace:  # a new live region: screen readers do not read it out again
             return self._block("messages", room, messages=messages, oob="true", before=before)
-        return "".join(self._block("pushed", room, m=m, evicted=[]) for m in messages)
+        pairs = zip(messages, [None, *messages], strict=False)
+        return "".join(self._block("pushed", room, m=m, previous=p) for m, p in pairs)
 
-    def message(self, message: Message, evicted: list[int], before: int = 0) -> str:
-        return self._block("pushed", message.room, m=message, evicted=evicted, before=before)
+    def message(
+        self,
+        message: Message,
+        evicted: list[int],
+        before: int = 0,
+        previous: Message | None = None,
+    ) -> str:
+        return self._block(
+            "pushed", message.room, m=message, evicted=evicted, before=before, previous=previous
+        )
 
     def older(self, room: str, messages: list[Message], before: int) -> str:
         return ""
@@ -197,7 +217,13 @@ class JsonFormat:
             }
         )
 
-    def message(self, message: Message, evicted: list[int], before: int = 0) -> str:
+    def message(
+        self,
+        message: Message,
+        evicted: list[int],
+        before: int = 0,
+        previous: Message | None = None,
+    ) -> str:
         return _dumps(message_json(message))
 
     def older(self, room: str, messages: list[Message], before: int) -> str:
@@ -267,12 +293,13 @@ class Formats:
     def __init__(self, renderer: Renderer, languages: Languages) -> None:
         self.renderer = renderer
         self.languages = languages
-        self._made: dict[tuple[bool, str], Format] = {}
+        self._made: dict[tuple[bool, str, str], Format] = {}
 
-    def of(self, language: Language, *, json: bool = False) -> Format:
-        key = (json, language.code)
+    def of(self, language: Language, zone: ZoneInfo = UTC_ZONE, *, json: bool = False) -> Format:
+        """The variant's format: for JSON the language only (times travel as ISO 8601)."""
+        key = (json, language.code, "" if json else zone.key)
         made = self._made.get(key)
         if made is None:
-            made = JsonFormat(language) if json else HtmlFormat(self.renderer, language)
+            made = JsonFormat(language) if json else HtmlFormat(self.renderer, language, zone)
             self._made[key] = made
         return made

@@ -41,6 +41,7 @@ class Hub:
         self._presence_due: set[str] = set()
         self._leaving: dict[tuple[str, str], tuple[Event, asyncio.TimerHandle]] = {}
         self._notices: dict[str, deque[str]] = {}
+        self.last: dict[str, Message] = {}  # each room's newest message, to group the next
         self.orders: dict[str, RoomOrder] = {}
         self.outbox = Outbox()
 
@@ -74,6 +75,7 @@ class Hub:
         if not connections:
             del self.rooms[room]
             self.windows.pop(room, None)
+            self.last.pop(room, None)
             if order := self.orders.pop(room, None):
                 order.close()
             await self.broker.unsubscribe(channel(room), self.deliver)
@@ -82,6 +84,8 @@ class Hub:
         """Seed the ids of the messages pages of `room` show, so pushes can drop the oldest."""
         if room in self.rooms and room not in self.windows:
             self.windows[room] = deque((m.id for m in history), maxlen=self.history_size * KEEP)
+            if history:
+                self.last[room] = history[-1]
             if order := self.orders.get(room):
                 order.seen(history[-1].id if history else 0)  # an empty room starts at 0
 
@@ -121,6 +125,7 @@ class Hub:
                 room, recent, replace=True, before=before
             )
             self._broadcast([room], render, recent[-1].id)
+            self.last[room] = recent[-1]
             if order := self.orders.get(room):
                 order.seen(recent[-1].id)
 
@@ -152,7 +157,10 @@ class Hub:
             self._presence[message.room] = []
             self._send_notices(message.room, events, None)
         evicted, before = self._evict(message)
-        render: Callable[[Format], str] = lambda f: f.message(message, evicted, before)  # noqa: E731
+        previous, self.last[message.room] = self.last.get(message.room), message
+        render: Callable[[Format], str] = lambda f: f.message(  # noqa: E731
+            message, evicted, before, previous
+        )
         self._broadcast([message.room], render, message.id)
 
     def resync_room(self, room: str) -> None:

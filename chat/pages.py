@@ -8,16 +8,18 @@ from fastapi import APIRouter, Form, Query, Request, Response
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 
 from chat.context import EVERYONE
-from chat.errors import ChatError
+from chat.errors import ChatError, InvalidInput
 from chat.formats import ROOM, message_json, viewer_of
 from chat.frames import draft_number
-from chat.i18n import LANGUAGE_COOKIE
+from chat.i18n import LANGUAGE_COOKIE, N_
 from chat.inputs import room_name
 from chat.security import check_origin
 from chat.services import Services
 from chat.sessions import Session
 from chat.sockets import SERVER
 from chat.store import more_before
+from chat.zones import ZONE_COOKIE, names
+from chat.zones import zone as zone_named
 
 router = APIRouter()
 
@@ -79,10 +81,46 @@ async def older(request: Request, room: str, before: int = Query(gt=0)) -> Respo
     room = room_name(room)
     page, more = await services.chat.older(room, before)
     language = services.languages.of(request)
+    zone = services.zones.of(request)
     html = services.renderer.block(
-        ROOM, "page", room, EVERYONE, language, messages=page, before=more
+        ROOM, "page", room, EVERYONE, language, messages=page, before=more, zone=zone
     )
     return HTMLResponse(html)
+
+
+@router.get("/settings", response_class=HTMLResponse, summary="Language and time zone")
+async def settings_page(request: Request, next: str = "/") -> Response:
+    services = services_of(request)
+    html = services.renderer.page(
+        "settings.html",
+        language=services.languages.of(request),
+        zone=services.zones.of(request),
+        zones=names(),
+        path=_local(next),
+        nonce=request.state.nonce,
+    )
+    return HTMLResponse(html, headers={"Cache-Control": "no-store"})
+
+
+@router.post("/settings", summary="Choose the time zone (remembered by the browser)")
+async def choose_zone(
+    request: Request,
+    zone: Annotated[str, Form()] = "",
+    next: Annotated[str, Form()] = "/",
+) -> Response:
+    services = services_of(request)
+    check_origin(request, services.settings.allowed_origins)
+    chosen = zone_named(zone)
+    if chosen is None:
+        raise InvalidInput(N_("There is no time zone called that. Choose one from the list."))
+    response = RedirectResponse(_local(next), SEE_OTHER)
+    response.set_cookie(ZONE_COOKIE, chosen.key, max_age=YEAR, samesite="lax")
+    return response
+
+
+def _local(address: str) -> str:
+    """`address` if it is one of our pages, else the lobby (never another site)."""
+    return address if address.startswith("/") and not address.startswith(("//", "/\\")) else "/"
 
 
 @router.post("/language", summary="Choose the language of the pages (remembered by the browser)")
@@ -94,8 +132,7 @@ async def choose_language(
     services = services_of(request)
     check_origin(request, services.settings.allowed_origins)
     chosen = services.languages.get(language)
-    back = next if next.startswith("/") and not next.startswith(("//", "/\\")) else "/"
-    response = RedirectResponse(back, SEE_OTHER)
+    response = RedirectResponse(_local(next), SEE_OTHER)
     if chosen is not None:  # a language we do not have changes nothing
         response.set_cookie(LANGUAGE_COOKIE, chosen.code, max_age=YEAR, samesite="lax")
     return response
@@ -252,6 +289,7 @@ async def _render_room(
         me.room,
         viewer_of(me),
         services.languages.of(request),
+        zone=services.zones.of(request),
         messages=history,
         path=room_url(me.room),
         asked=_asked(request),

@@ -24,7 +24,8 @@ from jinja2.runtime import Context
 
 from chat.context import EVERYONE, Look, Viewer, context
 from chat.i18n import Language, Languages
-from chat.text import parts
+from chat.text import continuing, new_day, parts
+from chat.zones import local
 
 _PACKAGE = Path(__file__).resolve().parent
 BUILT_IN = "default"  # `{% extends "default:room.html" %}` names the built-in room.html
@@ -53,14 +54,14 @@ def _ngettext(context: Context, singular: str, plural: str, n: int) -> str:
 
 @pass_context
 def _clock(context: Context, moment: Any) -> str:
-    """The time of day as the reader's language writes it (`05:46`, `5:46 AM`)."""
-    return str(context["language"].clock(moment))
+    """The time of day on the reader's clocks, as their language writes it (`05:46`, `5:46 AM`)."""
+    return str(context["language"].clock(local(moment, context["zone"])))
 
 
 @pass_context
 def _day(context: Context, moment: Any) -> str:
-    """`Today`, `Yesterday` or the date, in the reader's language."""
-    return str(context["language"].day(moment))
+    """`Today`, `Yesterday` or the date, in the reader's zone and language."""
+    return str(context["language"].day(local(moment, context["zone"])))
 
 
 @pass_context
@@ -86,6 +87,7 @@ def make_environment(overrides: Path | None = None, reload: bool = False) -> Env
     )
     env.install_gettext_callables(_gettext, _ngettext, newstyle=True)  # type: ignore[attr-defined]
     env.filters.update(clock=_clock, day=_day, number=_number, parts=parts)
+    env.tests.update(continuing=continuing, new_day=new_day)
     return env
 
 

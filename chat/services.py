@@ -11,6 +11,7 @@ from chat.rendering import Renderer
 from chat.rooms import Chat
 from chat.sessions import Sessions
 from chat.store import Store
+from chat.zones import Zones
 
 
 @dataclass(slots=True)
@@ -23,4 +24,5 @@ class Services:
     hub: Hub
     renderer: Renderer
     languages: Languages
+    zones: Zones
     formats: Formats

@@ -6,6 +6,8 @@ template like any other text. The parts joined again are exactly the text typed.
 
 import re
 from dataclasses import dataclass
+from datetime import datetime, tzinfo
+from typing import Any, Protocol
 
 # An address runs to the next space or angle bracket or quote; trailing punctuation is the
 # sentence's, not the address's ("see https://example.com.").
@@ -50,3 +52,28 @@ def _trimmed(address: str) -> str:
             break
         address = address[:-1]
     return address
+
+
+class Said(Protocol):
+    author_key: str
+    created_at: datetime
+
+
+GROUPED = 300  # seconds: a message this soon after the same person's last one joins its group
+
+
+def continuing(message: Said, previous: Any, where: tzinfo) -> bool:
+    """Does `message` go on from `previous` (same person, same day, a few minutes later)? Its
+    author line can then be left out."""
+    if previous is None or previous.author_key != message.author_key:
+        return False
+    gap: float = (message.created_at - previous.created_at).total_seconds()
+    return 0 <= gap < GROUPED and not new_day(message, previous, where)
+
+
+def new_day(message: Said, previous: Any, where: tzinfo) -> bool:
+    """Does a new day start at `message` on the clocks of `where`? (Unknown before: yes.)"""
+    if previous is None:
+        return True
+    before: datetime = previous.created_at
+    return before.astimezone(where).date() != message.created_at.astimezone(where).date()

@@ -37,7 +37,8 @@ async def room_socket(
     settings = services.settings
     wants_json = JSON_SUBPROTOCOL in websocket.scope.get("subprotocols", ())
     subprotocol = JSON_SUBPROTOCOL if wants_json else None
-    format = services.formats.of(services.languages.of(websocket), json=wants_json)
+    language, zone = services.languages.of(websocket), services.zones.of(websocket)
+    format = services.formats.of(language, zone, json=wants_json)
     address = websocket.client.host if websocket.client else ""
     try:
         check_origin(websocket, settings.allowed_origins)

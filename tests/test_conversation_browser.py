@@ -1,0 +1,143 @@
+"""The conversation as people live in it, in Chromium at desktop and phone sizes: the newest
+message and the composer in view, a reader scrolled up left where they were, older history
+loaded page by page as they scroll up, to the start of the room."""
+
+import asyncio
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from chat.store import NewMessage, open_store
+from tests.browsing import ChatPage
+from tests.servers import ChatServer
+
+pytestmark = pytest.mark.browser
+
+SIZES = {"desktop": (1280, 800), "phone": (390, 844)}
+HISTORY = 237  # more than two pages of 100 shown and pages of 50 loaded
+
+
+def fill(database: Path, room: str, count: int) -> None:
+    async def add() -> None:
+        store = open_store(f"sqlite:///{database}")
+        await store.start()
+        start = datetime.now(UTC) - timedelta(days=3)
+        try:
+            for n in range(1, count + 1):
+                who = "bob" if n % 3 else "ann"
+                await store.add(
+                    NewMessage(
+                        room, who, f"key-{who}", n, f"message {n}", start + timedelta(minutes=7 * n)
+                    )
+                )
+        finally:
+            await store.close()
+
+    asyncio.run(add())
+
+
+@pytest.fixture(scope="module")
+def busy_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChatServer]:
+    workdir = tmp_path_factory.mktemp("conversation")
+    fill(workdir / "chat.db", "busy", HISTORY)
+    server = ChatServer(workdir, CHAT_RATE_PER_SECOND="1000", CHAT_RATE_BURST="1000").start()
+    yield server
+    server.stop()
+
+
+IN_VIEW = """sel => { const all = document.querySelectorAll(sel), r = all[all.length - 1].getBoundingClientRect();
+  return r.top >= 0 && r.bottom <= window.innerHeight && r.left >= 0 && r.right <= window.innerWidth; }"""
+LAST = "#messages li[data-n]"  # IN_VIEW looks at the last one
+
+
+def texts(page: Any) -> list[str]:
+    found: list[str] = page.locator(
+        "#older li[data-n] .text, #messages li[data-n] .text"
+    ).all_inner_texts()
+    return found
+
+
+@pytest.mark.parametrize("size", list(SIZES))
+def test_the_newest_message_and_the_composer_are_in_view(
+    busy_server: ChatServer, browser: Any, size: str
+) -> None:
+    width, height = SIZES[size]
+    context = browser.new_context(viewport={"width": width, "height": height})
+    try:
+        chat = ChatPage(context, busy_server.url, "busy").open()
+        page = chat.page
+        assert page.evaluate("document.scrollingElement.scrollTop") == 0
+        assert page.evaluate(IN_VIEW, LAST) and page.evaluate(IN_VIEW, "#message-input")
+        chat.send("a new one")
+        assert page.evaluate(IN_VIEW, LAST) and page.evaluate(IN_VIEW, "#message-input")
+        assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    finally:
+        context.close()
+
+
+def test_a_reader_scrolled_up_stays_where_they_were(busy_server: ChatServer, browser: Any) -> None:
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    try:
+        reader = ChatPage(context, busy_server.url, "busy").open()
+        writer = ChatPage(context, busy_server.url, "busy").open()
+        page = reader.page
+        page.wait_for_function("() => document.querySelectorAll('#messages li.notice').length >= 2")
+        reading = "#msg-200"
+        page.locator(reading).scroll_into_view_if_needed()
+        page.wait_for_function(IN_VIEW, arg=reading)
+        top = page.evaluate(f"document.querySelector('{reading}').getBoundingClientRect().top")
+        count = reader.count()
+        writer.send("while you were reading")
+        reader.wait_for_count(count + 1)
+        after = page.evaluate(f"document.querySelector('{reading}').getBoundingClientRect().top")
+        assert abs(after - top) < 2  # not moved, let alone yanked to the bottom
+        assert not page.evaluate(IN_VIEW, LAST)
+    finally:
+        context.close()
+
+
+def test_scrolling_up_loads_older_pages_to_the_start_of_the_room(
+    busy_server: ChatServer, browser: Any
+) -> None:
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    try:
+        chat = ChatPage(context, busy_server.url, "busy").open()
+        page = chat.page
+        for _ in range(10):
+            if page.locator("#older li.start").count():
+                break
+            shown = len(texts(page))
+            page.evaluate("document.querySelector('#older li').scrollIntoView()")
+            page.wait_for_function(
+                "n => document.querySelectorAll('#older li[data-n], #messages li[data-n]').length > n"
+                " || document.querySelector('#older li.start')",
+                arg=shown,
+            )
+        found = texts(page)
+        stored = [f"message {n}" for n in range(1, HISTORY + 1)]
+        assert found[: len(stored)] == stored  # every one once, in order, from the very first
+        assert page.locator("#older li.start").count() == 1
+        assert chat.console_errors == []
+    finally:
+        context.close()
+
+
+def test_without_javascript_older_messages_are_a_link(
+    busy_server: ChatServer, browser: Any
+) -> None:
+    context = browser.new_context(java_script_enabled=False)
+    try:
+        page = context.new_page()
+        page.goto(busy_server.url + "/rooms/busy")
+        link = page.locator("#older li.more a")
+        first_shown = page.locator("#messages li[data-n] .text").first.inner_text()
+        link.click()
+        page.wait_for_url("**before=*")
+        older = page.locator("#messages li[data-n] .text").all_inner_texts()
+        assert older[-1] == f"message {int(first_shown.split()[-1]) - 1}"
+        assert page.locator("a", has_text="newest").count() == 1
+    finally:
+        context.close()

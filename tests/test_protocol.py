@@ -66,7 +66,7 @@ def alike(documented: Any, actual: Any, key: str = "") -> bool:
 
 def test_the_documented_examples_are_what_the_server_sends(client: TestClient) -> None:
     commands, examples = documented()
-    message_command, rename_command = commands
+    message_command, rename_command, older_command = commands
     seen: list[dict[str, Any]] = []
     with json_socket(client, name="bob") as bob:
         until(bob, "join", seen)
@@ -78,6 +78,8 @@ def test_the_documented_examples_are_what_the_server_sends(client: TestClient) -
             until(ann, "sent", seen)
             ann.send_text(json.dumps(rename_command))
             until(ann, "named", seen)
+            ann.send_text(json.dumps(older_command))
+            until(ann, "older", seen)
             ann.send_text(json.dumps({"type": "message", "message": " "}))
             until(ann, "error", seen)
         until(bob, "leave", seen)

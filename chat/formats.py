@@ -6,6 +6,7 @@ recipient: a connection holds the one format object of its variant (`Formats`).
 
 import json
 import logging
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
@@ -23,6 +24,25 @@ PROBLEM = "default:problem.html"  # built in: a designer's template error cannot
 JSON_SUBPROTOCOL = "chat.v1.json"
 
 
+@dataclass(frozen=True, slots=True)
+class Around:
+    """What pages need to show a new message in its place: the message before it (grouping,
+    day breaks), who is here (@mentions), the messages they drop and where older ones start."""
+
+    previous: Message | None = None
+    present: dict[str, str] = field(default_factory=dict)
+    evicted: list[int] = field(default_factory=list)
+    before: int = 0
+
+    def state(self) -> dict[str, Any]:
+        return {
+            "previous": self.previous,
+            "present": self.present,
+            "evicted": self.evicted,
+            "before": self.before,
+        }
+
+
 class Format(Protocol):
     joins_frames: bool  # may frames queued together be sent as one WebSocket message?
 
@@ -33,15 +53,8 @@ class Format(Protocol):
         to load from `before` (0: that is the room's start)."""
         ...
 
-    def message(
-        self,
-        message: Message,
-        evicted: list[int],
-        before: int = 0,
-        previous: Message | None = None,
-    ) -> str:
-        """A new message after `previous`; pages drop `evicted` and load older ones from
-        `before` again."""
+    def message(self, message: Message, around: "Around") -> str:
+        """A new message, and what pages need around it."""
         ...
 
     def older(self, room: str, messages: list[Message], before: int) -> str:
@@ -117,16 +130,8 @@ class HtmlFormat:
         pairs = zip(messages, [None, *messages], strict=False)
         return "".join(self._block("pushed", room, m=m, previous=p) for m, p in pairs)
 
-    def message(
-        self,
-        message: Message,
-        evicted: list[int],
-        before: int = 0,
-        previous: Message | None = None,
-    ) -> str:
-        return self._block(
-            "pushed", message.room, m=message, evicted=evicted, before=before, previous=previous
-        )
+    def message(self, message: Message, around: "Around") -> str:
+        return self._block("pushed", message.room, m=message, **around.state())
 
     def older(self, room: str, messages: list[Message], before: int) -> str:
         return ""
@@ -217,13 +222,7 @@ class JsonFormat:
             }
         )
 
-    def message(
-        self,
-        message: Message,
-        evicted: list[int],
-        before: int = 0,
-        previous: Message | None = None,
-    ) -> str:
+    def message(self, message: Message, around: "Around") -> str:
         return _dumps(message_json(message))
 
     def older(self, room: str, messages: list[Message], before: int) -> str:

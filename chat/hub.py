@@ -13,9 +13,9 @@ from typing import Any
 from chat.broker import Broker, Event, Member
 from chat.connection import Connection, Outbox
 from chat.errors import ChatError
-from chat.formats import Format
+from chat.formats import Around, Format
 from chat.ordering import RoomOrder
-from chat.rooms import channel, member_names
+from chat.rooms import channel
 from chat.sockets import websocket_frame
 from chat.store import Message, Store, more_before
 
@@ -42,6 +42,7 @@ class Hub:
         self._leaving: dict[tuple[str, str], tuple[Event, asyncio.TimerHandle]] = {}
         self._notices: dict[str, deque[str]] = {}
         self.last: dict[str, Message] = {}  # each room's newest message, to group the next
+        self.present: dict[str, dict[str, str]] = {}  # each room's people: name -> key
         self.orders: dict[str, RoomOrder] = {}
         self.outbox = Outbox()
 
@@ -76,6 +77,7 @@ class Hub:
             del self.rooms[room]
             self.windows.pop(room, None)
             self.last.pop(room, None)
+            self.present.pop(room, None)
             if order := self.orders.pop(room, None):
                 order.close()
             await self.broker.unsubscribe(channel(room), self.deliver)
@@ -158,9 +160,8 @@ class Hub:
             self._send_notices(message.room, events, None)
         evicted, before = self._evict(message)
         previous, self.last[message.room] = self.last.get(message.room), message
-        render: Callable[[Format], str] = lambda f: f.message(  # noqa: E731
-            message, evicted, before, previous
-        )
+        around = Around(previous, self.present.get(message.room, {}), evicted, before)
+        render: Callable[[Format], str] = lambda f: f.message(message, around)  # noqa: E731
         self._broadcast([message.room], render, message.id)
 
     def resync_room(self, room: str) -> None:
@@ -206,9 +207,12 @@ class Hub:
         if room not in self.rooms:
             return
         try:
-            members: list[str] | None = await member_names(self.broker, room)
+            people = await self.broker.members(room)
         except ChatError:  # the broker is away: the notices still go out
             members = None
+        else:
+            members = sorted((m.name for m in people), key=str.casefold)
+            self.present[room] = {m.name.casefold(): m.key for m in people}
         self._send_notices(room, events, members)
 
     def _send_notices(self, room: str, events: list[Event], members: list[str] | None) -> None:

@@ -13,6 +13,7 @@ from chat.formats import ROOM, message_json, viewer_of
 from chat.frames import draft_number
 from chat.i18n import LANGUAGE_COOKIE, N_
 from chat.inputs import room_name
+from chat.rooms import present
 from chat.security import check_origin
 from chat.services import Services
 from chat.sessions import Session
@@ -294,6 +295,7 @@ async def _render_room(
         path=room_url(me.room),
         asked=_asked(request),
         members=await services.chat.members(me.room),
+        present=await present(services.broker, me.room),
         nonce=request.state.nonce,
         **extra,
     )

@@ -26,6 +26,11 @@ def channel(room: str) -> str:
     return f"room:{room}"
 
 
+async def present(broker: Broker, room: str) -> dict[str, str]:
+    """Who is online in `room`: case-folded name -> key (to tell whom an @name means)."""
+    return {m.name.casefold(): m.key for m in await broker.members(room)}
+
+
 async def member_names(broker: Broker, room: str) -> list[str]:
     """Who is online in `room`, by name, in the order people read a list."""
     return sorted((m.name for m in await broker.members(room)), key=str.casefold)

@@ -14,18 +14,21 @@ from typing import Any, Protocol
 _ADDRESS = re.compile(r"\bhttps?://[^\s<>\"'\u0000-\u001f\u007f]+", re.IGNORECASE)
 _TRAILING = ".,:;!?…»\u201d\u2019"  # and closing quotes
 MAX_LINK = 2000  # longer "addresses" stay text
+_MENTION = re.compile(r"(?<![^\s(«\"'])@([\w.-]{1,32}\w|\w)")
 
 
 @dataclass(frozen=True, slots=True)
 class Part:
-    """A run of a message's text; `url` is set when the run is a web address."""
+    """A run of a message's text; `url` is set when the run is a web address, `mention` (the
+    name, case-folded) when it is `@name`."""
 
     text: str
     url: str = ""
+    mention: str = ""
 
 
 def parts(text: str) -> list[Part]:
-    """`text` cut into plain runs and web addresses, in order."""
+    """`text` cut into plain runs, web addresses and `@name`s, in order."""
     found: list[Part] = []
     start = 0
     for match in _ADDRESS.finditer(text):
@@ -34,10 +37,24 @@ def parts(text: str) -> list[Part]:
         if len(address) > MAX_LINK or address.partition("://")[2] == "":
             continue
         if match.start() > start:
-            found.append(Part(text[start : match.start()]))
+            found += _mentions(text[start : match.start()])
         found.append(Part(address, url=address))
         start = end
     if start < len(text):
+        found += _mentions(text[start:])
+    return found
+
+
+def _mentions(text: str) -> list[Part]:
+    """A plain run cut at each `@name` (after a space or at the start)."""
+    found: list[Part] = []
+    start = 0
+    for match in _MENTION.finditer(text):
+        if match.start() > start:
+            found.append(Part(text[start : match.start()]))
+        found.append(Part(match.group(), mention=match.group(1).casefold()))
+        start = match.end()
+    if start < len(text) or not found:
         found.append(Part(text[start:]))
     return found
 

@@ -97,3 +97,19 @@ def test_web_addresses_and_only_they_become_links(text: str, links: list[str]) -
     assert [p.url for p in parts(text) if p.url] == links
     assert [a["href"] for a in shown(text).select("a")] == links
     assert "".join(p.text for p in parts(text)) == text
+
+
+def test_an_at_name_of_someone_here_is_marked_with_their_key() -> None:
+    message = Message(
+        room="r",
+        author="b",
+        author_key="kb",
+        n=1,
+        text="@Ann and @nobody, mail me at x@y.z (@Клава)",
+        created_at=datetime.now(UTC),
+        id=1,
+    )
+    html = RENDERER.block(ROOM, "message", "r", m=message, present={"ann": "ka", "клава": "kk"})
+    marks = BeautifulSoup(html, "html.parser").select(".text mark.mention")
+    assert [(m.get_text(), m["data-mention"]) for m in marks] == [("@Ann", "ka"), ("@Клава", "kk")]
+    assert text_of(html.split('class="text">')[1].split("</span>")[0]) == message.text

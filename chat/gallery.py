@@ -43,6 +43,7 @@ def sample_messages() -> list[Message]:
         (Viewer("c3d4e5f6a1b2", "Zoë with a rather long display name", ""), LONG_WORD),
         (YOU, f"The notes are here: {LONG_LINK}"),
         (Viewer("b2c3d4e5f6a1", "Bob", ""), "Line one\nline two\n\n  indented line four"),
+        (Viewer("b2c3d4e5f6a1", "Bob", ""), "@Ann, a minute later: grouped under my name"),
     ]
     return [
         Message(
@@ -51,7 +52,7 @@ def sample_messages() -> list[Message]:
             author_key=who.key,
             n=n,
             text=text,
-            created_at=start + timedelta(minutes=n),
+            created_at=start + timedelta(days=n // 5, minutes=n),  # the last on the next day
             id=n,
         )
         for n, (who, text) in enumerate(said, start=1)
@@ -98,13 +99,24 @@ def states(renderer: Renderer, language: Language) -> Iterator[tuple[str, str, M
         html = Markup(block(ROOM, name, ROOM_NAME, viewer, language, **state))  # noqa: S704
         return slug, said(title), html
 
+    here = {"ann": YOU.key, "bob": "b2c3d4e5f6a1"}
     yield shown(
         "messages",
-        N_("Messages: yours (marked by the page's style) and others'"),
+        N_("Messages: yours (marked by the page's style), others', a link, a day break, a group"),
         "messages",
         messages=messages,
+        present=here,
+    )
+    yield shown(
+        "mention",
+        N_("A message that mentions you (@Ann), marked by the page's style"),
+        "messages",
+        messages=messages[-2:],
+        present=here,
     )
     yield shown("empty", N_("An empty room"), "messages", messages=[])
+    yield shown("older", N_("Older messages to load"), "older", before=1)
+    yield shown("start", N_("The start of the room"), "older", before=0)
     yield shown(
         "notices",
         N_("Notices: someone joined, left, changed name"),

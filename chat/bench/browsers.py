@@ -7,7 +7,8 @@ draft number (`n`), as the composer the server sends back after a post would.
 Like Chromium, a browser offers permessage-deflate; if the server takes it, frames travel
 compressed both ways (and the server pays for compressing each one it sends).
 A page may ask for a language (`?lang=CODE` on its page and its socket, as a link to the chat in
-that language would): the server then renders its pushes in that language's variant.
+that language would) and a time zone (`?tz=ZONE`, likewise): the server then renders its pushes
+in that language's and zone's variant.
 """
 
 import asyncio
@@ -22,7 +23,7 @@ from dataclasses import dataclass
 from html.parser import HTMLParser
 from time import perf_counter_ns
 from typing import Any
-from urllib.parse import urlencode, urljoin, urlsplit, urlunsplit
+from urllib.parse import parse_qs, urlencode, urljoin, urlsplit, urlunsplit
 
 from picows import WSCloseCode, WSFrame, WSListener, WSMsgType, WSTransport, ws_connect
 
@@ -43,6 +44,8 @@ class Page:
     fields: dict[str, str]
     language: str = ""  # what it asked for (`?lang=`); "" for the server's choice
     served: str = ""  # the language the page came in (`<html lang>`), if it says
+    zone: str = ""  # the time zone it asked for (`?tz=`); "" for the server's choice
+    served_zone: str = ""  # the zone the page came in (`tz=` of its socket), if it says
 
     @property
     def origin(self) -> str:
@@ -51,17 +54,22 @@ class Page:
 
     @property
     def room_url(self) -> str:
-        """The page's address without its query (`?lang=`)."""
+        """The page's address without its query (`?lang=`, `?tz=`)."""
         return urlunsplit(urlsplit(self.url)._replace(query="", fragment=""))
+
+
+def with_query(url: str, **asked: str) -> str:
+    """`url` with the `asked` parameters that are not empty, after any query it has."""
+    added = urlencode({name: value for name, value in asked.items() if value})
+    if not added:
+        return url
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(query="&".join(q for q in (parts.query, added) if q)))
 
 
 def with_language(url: str, language: str) -> str:
     """`url` asking for `language` (`?lang=CODE`, after any query it has); `url` if none."""
-    if not language:
-        return url
-    parts = urlsplit(url)
-    query = "&".join(q for q in (parts.query, urlencode({"lang": language})) if q)
-    return urlunsplit(parts._replace(query=query))
+    return with_query(url, lang=language)
 
 
 class _PageReader(HTMLParser):
@@ -89,12 +97,12 @@ class _PageReader(HTMLParser):
             self._in_form = False
 
 
-def read_page(url: str, language: str = "") -> Page:
+def read_page(url: str, language: str = "", zone: str = "") -> Page:
     """GET a chat page like a browser (a new session each time) and find its socket and form;
-    with a `language`, page and socket both ask for it."""
+    with a `language` or a `zone`, page and socket both ask for it."""
     if urlsplit(url).scheme not in {"http", "https"}:
         raise ValueError(f"{url} is not an http:// or https:// address")
-    url = with_language(url, language)
+    url = with_query(url, lang=language, tz=zone)
     with urllib.request.urlopen(url, timeout=30) as response:  # noqa: S310 (checked above)
         reader = _PageReader()
         reader.feed(response.read().decode())
@@ -103,34 +111,51 @@ def read_page(url: str, language: str = "") -> Page:
             f"{url} has no [ws-connect] element with a ws-send form and a message field"
         )
     socket_url = urljoin(url, reader.socket_path).replace("http", "ws", 1)
-    socket_url = with_language(socket_url, language)
-    return Page(url, socket_url, reader.form_id, reader.fields, language, reader.language)
+    served_zone = parse_qs(urlsplit(socket_url).query).get("tz", [""])[-1]
+    socket_url = with_query(socket_url, lang=language, tz=zone)
+    return Page(
+        url, socket_url, reader.form_id, reader.fields, language, reader.language, zone, served_zone
+    )
 
 
-def spread(count: int, urls: list[str], languages: list[str]) -> list[tuple[str, str]]:
-    """Where `count` pages come from and the language each asks for: page i from
-    `urls[i % len(urls)]`, languages in turn within each server (so every server gets every
-    language, and the first few pages, the senders, cover all of them)."""
-    if not languages:
-        return [(urls[i % len(urls)], "") for i in range(count)]
-    return [(urls[i % len(urls)], languages[i // len(urls) % len(languages)]) for i in range(count)]
+def spread(
+    count: int, urls: list[str], languages: list[str], zones: list[str] | None = None
+) -> list[tuple[str, str, str]]:
+    """Where `count` pages come from, and the language and zone each asks for ("": none):
+    page i from `urls[i % len(urls)]`, languages in turn within each server, zones in turn
+    after each round of languages (so every server gets every pair of language and zone, and
+    the first few pages, the senders, cover all of them)."""
+    languages, zones = languages or [""], zones or [""]
+    servers = len(urls)
+    return [
+        (
+            urls[i % servers],
+            languages[i // servers % len(languages)],
+            zones[i // servers // len(languages) % len(zones)],
+        )
+        for i in range(count)
+    ]
 
 
 async def load_pages(
-    urls: list[str], count: int, on_loaded: Callable[[], None], languages: list[str] | None = None
+    urls: list[str],
+    count: int,
+    on_loaded: Callable[[], None],
+    languages: list[str] | None = None,
+    zones: list[str] | None = None,
 ) -> list[Page]:
-    """`count` page loads, a few at a time (as many browsers arriving), spread over `urls` and
-    `languages` (see `spread`)."""
+    """`count` page loads, a few at a time (as many browsers arriving), spread over `urls`,
+    `languages` and `zones` (see `spread`)."""
     gate = asyncio.Semaphore(8)
 
-    async def one(url: str, language: str) -> Page:
+    async def one(url: str, language: str, zone: str) -> Page:
         async with gate:
-            page = await asyncio.to_thread(read_page, url, language)
+            page = await asyncio.to_thread(read_page, url, language, zone)
         on_loaded()
         return page
 
-    where = spread(count, urls, languages or [])
-    return list(await asyncio.gather(*(one(url, language) for url, language in where)))
+    where = spread(count, urls, languages or [], zones or [])
+    return list(await asyncio.gather(*(one(*each) for each in where)))
 
 
 class Browser(WSListener):

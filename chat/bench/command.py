@@ -47,6 +47,13 @@ def add_bench(commands: Any, default_url: str) -> None:
         "the page and its socket, so a room is read in several languages (default: none asked, "
         "the server's choice, one language)",
     )
+    bench.add_argument(
+        "--zones",
+        default="",
+        help="comma-separated time zones (UTC,Asia/Tokyo): pages ask for them in turn with ?tz= "
+        "on the page and its socket, each language with every zone, so a room is read on "
+        "several clocks (default: none asked, the server's choice, one zone)",
+    )
     defaults = Options(urls=[])
     for flag, kind, meaning in [
         ("clients", int, "browsers in the fan-out room"),
@@ -70,6 +77,10 @@ def add_bench(commands: Any, default_url: str) -> None:
     bench.set_defaults(default_url=default_url)
 
 
+def _listed(text: str) -> list[str]:
+    return [item.strip() for item in text.split(",") if item.strip()]
+
+
 def bench(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     try:
         from chat.bench.report import SCENARIOS, run_bench
@@ -83,11 +94,12 @@ def bench(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         room=args.room,
         pids=args.pid or [],
         engine_pids=args.engine_pid or [],
-        languages=[code.strip() for code in args.languages.split(",") if code.strip()],
+        languages=_listed(args.languages),
+        zones=_listed(args.zones),
         **{
             f: getattr(args, f)
             for f in Options.__dataclass_fields__
-            if f not in {"urls", "room", "pids", "engine_pids", "languages"}
+            if f not in {"urls", "room", "pids", "engine_pids", "languages", "zones"}
         },
     )
     return run_bench(options, names, Path(args.json) if args.json else None)

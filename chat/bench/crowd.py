@@ -74,11 +74,20 @@ class Crowd:
     def languages(self) -> dict[str, dict[str, int]]:
         """Per language asked for: pages, pages that came in it, and deliveries to them
         (counted from what each page kept, after the run: nothing per delivery)."""
+        return self._per(lambda page: (page.language, page.served))
+
+    def zones(self) -> dict[str, dict[str, int]]:
+        """Per time zone asked for: pages, pages that came in it, and deliveries to them."""
+        return self._per(lambda page: (page.zone, page.served_zone))
+
+    def _per(self, asked: Callable[[Page], tuple[str, str]]) -> dict[str, dict[str, int]]:
+        """Pages, pages served what they asked for, and deliveries, per `asked(page)[0]`."""
         found: dict[str, dict[str, int]] = {}
         for page, seqs in zip(self.pages, self.seqs, strict=True):
-            each = found.setdefault(page.language, {"pages": 0, "served": 0, "deliveries": 0})
+            wanted, served = asked(page)
+            each = found.setdefault(wanted, {"pages": 0, "served": 0, "deliveries": 0})
             each["pages"] += 1
-            each["served"] += page.served.lower() == page.language.lower()
+            each["served"] += served.lower() == wanted.lower()
             each["deliveries"] += len(seqs)
         return found
 
@@ -95,7 +104,7 @@ async def gather_crowd(
         progress(f"loading {count} pages", loaded, count)
 
     urls = [f"{url}/rooms/{room}" for url in options.urls]
-    crowd = Crowd(await load_pages(urls, count, on_loaded, options.languages))
+    crowd = Crowd(await load_pages(urls, count, on_loaded, options.languages, options.zones))
     await crowd.open(progress, f"opening {count} sockets")
     if settled:
         await settle([crowd])

@@ -22,6 +22,7 @@ class Options:
     pids: list[int] = field(default_factory=list)  # the servers' processes, for memory and CPU
     engine_pids: list[int] = field(default_factory=list)  # the database's, the broker's: CPU
     languages: list[str] = field(default_factory=list)  # `?lang=` codes pages ask for, in turn
+    zones: list[str] = field(default_factory=list)  # `?tz=` time zones pages ask for, in turn
 
     @property
     def url(self) -> str:

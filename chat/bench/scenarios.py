@@ -118,6 +118,7 @@ async def _drive(
         "dropped_clients": crowd.dropped(),
         **order.figures(crowd.ids, crowd.seqs, sent, list(stored)),
         **({"languages": crowd.languages()} if options.languages else {}),
+        **({"zones": crowd.zones()} if options.zones else {}),
         **cpu,
     }
 

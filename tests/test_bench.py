@@ -4,10 +4,11 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from chat.bench.browsers import spread, with_language
+from chat.bench.browsers import spread, with_language, with_query
 from tests.servers import ChatServer, PostgresServer, RedisServer
 from tests.terminals import CHAT
 
@@ -142,34 +143,56 @@ def test_the_cluster_script_runs(postgres: PostgresServer, redis_server: RedisSe
     assert "| | one process | two processes | goal | met |" in result.stdout
 
 
-def test_pages_spread_over_servers_and_languages_ask_for_theirs() -> None:
+def test_pages_spread_over_servers_languages_and_zones_and_ask_for_theirs() -> None:
     urls = ["http://a/rooms/r", "http://b/rooms/r"]
-    assert spread(3, urls[:1], []) == [(urls[0], "")] * 3  # none asked: the server's choice
+    assert spread(3, urls[:1], []) == [(urls[0], "", "")] * 3  # none asked: the server's choice
     assert spread(4, urls, ["en", "ru"]) == [
-        (urls[0], "en"),
-        (urls[1], "en"),
-        (urls[0], "ru"),
-        (urls[1], "ru"),
+        (urls[0], "en", ""),
+        (urls[1], "en", ""),
+        (urls[0], "ru", ""),
+        (urls[1], "ru", ""),
     ]  # every server gets every language, and the first pages (the senders) cover them all
+    assert spread(3, urls[:1], [], ["UTC", "Asia/Tokyo"]) == [
+        (urls[0], "", "UTC"),
+        (urls[0], "", "Asia/Tokyo"),
+        (urls[0], "", "UTC"),
+    ]
+    both = spread(8, urls, ["en", "ru"], ["UTC", "Asia/Tokyo"])  # independent: every pair
+    assert {(url, language, zone) for url, language, zone in both} == {
+        (url, language, zone)
+        for url in urls
+        for language in ("en", "ru")
+        for zone in ("UTC", "Asia/Tokyo")
+    }
     assert (
         with_language("ws://a/rooms/r/ws?session=s", "ru") == "ws://a/rooms/r/ws?session=s&lang=ru"
     )
     assert with_language("http://a/rooms/r", "ru") == "http://a/rooms/r?lang=ru"
     assert with_language("http://a/rooms/r", "") == "http://a/rooms/r"
+    assert with_query("http://a/rooms/r", lang="", tz="Asia/Tokyo") == (
+        "http://a/rooms/r?tz=Asia%2FTokyo"
+    )
 
 
-def test_the_languages_script_runs_and_renders_once_per_variant(tmp_path: Path) -> None:
-    out = tmp_path / "languages.json"
+def _variants_script(tmp_path: Path, script: str, header: str) -> dict[str, Any]:
+    """Run `tests.bench.SCRIPT --quick`: its saved figures, once its table came out."""
+    out = tmp_path / f"{script}.json"
     result = subprocess.run(
-        [sys.executable, "-m", "tests.bench.languages", "--quick", f"--out={out}"],
+        [sys.executable, "-m", f"tests.bench.{script}", "--quick", f"--out={out}"],
         capture_output=True,
         text=True,
         timeout=120,  # a safety bound: it takes about 15 s
         cwd=Path(__file__).parent.parent,
     )
     assert result.returncode == 0, result.stderr[-3000:]
-    assert "| | one language (en) | two languages (en, ru) | goal | met |" in result.stdout
-    saved = json.loads(out.read_text())
+    assert header in result.stdout
+    saved: dict[str, Any] = json.loads(out.read_text())
+    return saved
+
+
+def test_the_languages_script_runs_and_renders_once_per_variant(tmp_path: Path) -> None:
+    header = "| | one language (en) | two languages (en, ru) | goal | met |"
+    saved = _variants_script(tmp_path, "languages", header)
     for name, languages in {"one": {"en"}, "two": {"en", "ru"}}.items():
         [run] = saved["runs"][name]
         for scenario in ("fanout", "paced"):
@@ -180,6 +203,24 @@ def test_the_languages_script_runs_and_renders_once_per_variant(tmp_path: Path) 
             assert set(asked) == languages, (name, scenario)
             assert all(each["served"] == each["pages"] > 0 for each in asked.values())
         # the room's `pushed` block is rendered once per language in it, not once per page
-        assert set(run["pushed_renders"]) == languages, name
+        assert {variant.split(":")[0] for variant in run["pushed_renders"]} == languages, name
         assert all(count == run["messages"] for count in run["pushed_renders"].values()), name
+        assert saved["summary"][name]["once_per_variant"] is True, name
+
+
+def test_the_zones_script_runs_and_renders_once_per_zone(tmp_path: Path) -> None:
+    header = "| | one zone (UTC) | two zones (UTC, Asia/Tokyo) | goal | met |"
+    saved = _variants_script(tmp_path, "zones", header)
+    for name, zones in {"one": {"UTC"}, "two": {"UTC", "Asia/Tokyo"}}.items():
+        [run] = saved["runs"][name]
+        for scenario in ("fanout", "paced"):
+            figures = run[scenario]
+            assert figures["missing"] == figures["dropped_clients"] == 0, (name, scenario)
+            asked = figures["zones"]
+            assert set(asked) == zones, (name, scenario)
+            # every page came on the clocks it asked for (its socket keeps `tz=`)
+            assert all(each["served"] == each["pages"] > 0 for each in asked.values())
+        # one render of `pushed` per zone in the room and message, whoever reads it
+        assert {variant.split(":", 1)[1] for variant in run["pushed_renders"]} == zones, name
+        assert all(count == run["messages"] > 0 for count in run["pushed_renders"].values())
         assert saved["summary"][name]["once_per_variant"] is True, name

@@ -12,6 +12,7 @@ import pytest
 
 from chat.store import NewMessage, open_store
 from tests.browsing import ChatPage
+from tests.clients import RawClient
 from tests.servers import ChatServer
 
 pytestmark = pytest.mark.browser
@@ -141,3 +142,37 @@ def test_without_javascript_older_messages_are_a_link(
         assert page.locator("a", has_text="newest").count() == 1
     finally:
         context.close()
+
+
+def test_a_page_open_for_long_drops_its_oldest_and_loads_them_again_on_demand(
+    tmp_path: Path, browser: Any
+) -> None:
+    server = ChatServer(
+        tmp_path, CHAT_HISTORY_SIZE="10", CHAT_RATE_PER_SECOND="1000", CHAT_RATE_BURST="1000"
+    ).start()
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    try:
+        chat = ChatPage(context, server.url, "long").open()
+        sender = RawClient(server.url, "long")
+        for n in range(1, 56):
+            sender.send_and_wait(f"live {n}")
+        sender.close()
+        chat.wait_for_text("live 55")
+        page = chat.page
+        page.wait_for_function(
+            "() => document.querySelectorAll('#messages li[data-n]').length === 50"
+        )
+        assert chat.texts() == [f"live {n}" for n in range(6, 56)]  # 5 x 10 kept live
+        for _ in range(5):
+            if page.locator("#older li.start").count():
+                break
+            page.evaluate("document.querySelector('#older li').scrollIntoView()")
+            page.wait_for_function(
+                "() => document.querySelector('#older li.start') ||"
+                " document.querySelectorAll('#older li[data-n]').length > 0"
+            )
+        page.wait_for_selector("#older li.start", state="attached")
+        assert texts(page) == [f"live {n}" for n in range(1, 56)]  # each once, in order
+    finally:
+        context.close()
+        server.stop()

@@ -61,7 +61,9 @@ def test_a_page_loaded_later_shows_the_history(server: ChatServer, context: Any)
     assert later.numbers() == [1, 2, 3]
 
 
-def test_105_messages_leave_exactly_the_last_100(server: ChatServer, context: Any) -> None:
+def test_after_105_messages_an_open_page_keeps_them_and_a_new_one_shows_the_last_100(
+    server: ChatServer, context: Any
+) -> None:
     room = fresh_room()
     watching = ChatPage(context, server.url, room).open()
     sender = RawClient(server.url, room)
@@ -72,9 +74,10 @@ def test_105_messages_leave_exactly_the_last_100(server: ChatServer, context: An
         "() => [...document.querySelectorAll('#messages li[data-n] .text')].at(-1)?.textContent"
         " === 'message 105'"
     )
+    assert watching.texts() == [f"message {n}" for n in range(1, 106)]  # pages keep 5 x 100
     loaded = ChatPage(context, server.url, room).open()
-    for page in (watching, loaded):
-        assert page.texts() == [f"message {n}" for n in range(6, 106)]
+    assert loaded.texts() == [f"message {n}" for n in range(6, 106)]
+    assert loaded.page.locator("#older li.more").count() == 1  # the first five, on demand
 
 
 def test_without_javascript_posts_number_in_the_session_and_reach_live_pages(

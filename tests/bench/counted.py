@@ -3,9 +3,11 @@
     python -m tests.bench.counted serve --port 8000     (any `chat serve` arguments; one worker)
 
 It is the ordinary server (nothing in chat/ changes), with `Renderer.block` wrapped to count
-each render by block and language, and one more route, `GET /_bench/renders`, that returns the
-counts as JSON: `{"pushed:en": 1200, "pushed:ru": 1200, "status:en": 8, ...}`. The count costs
-one dictionary increment per render (a render, not a delivery), far below a render's own cost.
+each render by block, language and time zone (the `zone=` a format renders with; "-" when a
+render names none), and one more route, `GET /_bench/renders`, that returns the counts as JSON:
+`{"pushed:en:UTC": 1200, "pushed:en:Asia/Tokyo": 1200, "status:en:UTC": 8, ...}`. The count
+costs one dictionary increment per render (a render, not a delivery), far below a render's own
+cost.
 Not for production: the route is unauthenticated.
 """
 
@@ -34,7 +36,8 @@ def _counted_block(
     language: Language | None = None,
     **state: Any,
 ) -> str:
-    RENDERS[f"{block}:{(language or self.languages.default).code}"] += 1
+    zone = getattr(state.get("zone"), "key", "-")
+    RENDERS[f"{block}:{(language or self.languages.default).code}:{zone}"] += 1
     return _block(self, template, block, room, viewer, language, **state)
 
 

@@ -11,6 +11,8 @@ then with the pages asking for English and Russian in turn (`--languages en,ru`)
 turns, round after round, and the medians count. Around each run the server's render counts
 are read, so each run also says how often the `pushed` block was rendered per message: once per
 language present in the room (one variant each), never once per reader.
+The same code compares one time zone with two (tests/bench/zones.py): a `Study` says which
+`chat bench` option varies and what the table calls it.
 Not a test: nothing here passes or fails a build.
 """
 
@@ -25,6 +27,7 @@ import tempfile
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -45,8 +48,29 @@ FULL: dict[str, float] = {
 }
 QUICK = {**FULL, "clients": 20, "senders": 4, "duration": 1, "rate": 20, "rounds": 1}
 QUICK |= {"patience": 0, "tries": 1}
-LAYOUTS = {"one": ["en"], "two": ["en", "ru"]}  # the languages the room's pages ask for
-GOAL = 0.9  # two languages' deliveries/s at least 90 % of one language's
+GOAL = 0.9  # two variants' deliveries/s at least 90 % of one variant's
+
+
+@dataclass(frozen=True)
+class Study:
+    """One room read in one variant against the same room read in two: which variant."""
+
+    option: str  # the `chat bench` option that varies, and the key of its per-variant figures
+    noun: str  # what one variant is called: "language"
+    layouts: dict[str, list[str]]  # "one" and "two": what the room's pages ask for
+    room: str  # prefix of the rooms it uses
+    markers: str  # README markers: <!-- NAME:start --> ... <!-- NAME:end -->
+
+    def heading(self, name: str) -> str:
+        """A layout's column: `two languages (en, ru)`."""
+        asked = self.layouts[name]
+        return f"{name} {self.noun}{'s' * (len(asked) > 1)} ({', '.join(asked)})"
+
+
+LANGUAGES = Study(
+    "languages", "language", {"one": ["en"], "two": ["en", "ru"]}, "lang", "languages"
+)
+LAYOUTS = LANGUAGES.layouts
 
 
 @contextmanager
@@ -73,17 +97,22 @@ def renders(url: str) -> dict[str, int]:
 
 
 def bench(
-    server: tuple[str, int], languages: list[str], sizes: dict[str, float], room: str, out: Path
+    server: tuple[str, int],
+    asked: dict[str, list[str]],
+    sizes: dict[str, float],
+    room: str,
+    out: Path,
 ) -> dict[str, Any]:
-    """One `chat bench` run (flat out, then paced) of a fresh room; its results, with the
-    `pushed` renders it caused, by language."""
+    """One `chat bench` run (flat out, then paced) of a fresh room, its pages asking for the
+    `asked` variants (`{"languages": ["en", "ru"]}`); its results, with the `pushed` renders it
+    caused, by variant (`en:UTC`: language and zone)."""
     url, pid = server
     options = {
         "url": url,
         "pid": pid,
         "scenarios": "fanout,paced",
         "room": room,
-        "languages": ",".join(languages),
+        **{option: ",".join(values) for option, values in asked.items()},
         "clients": int(sizes["clients"]),
         "senders": int(sizes["senders"]),
         "window": int(sizes["window"]),
@@ -92,7 +121,7 @@ def bench(
         "json": out,
     }
     wait_for_quiet(sizes["patience"])
-    print(f"--- {room}: {','.join(languages)}", file=sys.stderr, flush=True)
+    print(f"--- {room}: {asked}", file=sys.stderr, flush=True)
     before = renders(url)
     command = [CHAT, "bench", *(f"--{k}={v}" for k, v in options.items())]
     subprocess.run(command, check=False, cwd=ROOT)
@@ -111,17 +140,18 @@ def bench(
 
 
 def measure(
-    server: tuple[str, int], sizes: dict[str, float], workdir: Path
+    server: tuple[str, int], sizes: dict[str, float], workdir: Path, study: Study = LANGUAGES
 ) -> dict[str, list[Any]]:
-    """One language, then two, round after round (A/B/A/B...): a noisy moment of the machine
+    """One variant, then two, round after round (A/B/A/B...): a noisy moment of the machine
     hits both alike. A run that others' work disturbed (over `DISTURBED` of a core, flat out)
     is run again, up to `tries` in all; the last try counts."""
-    runs: dict[str, list[Any]] = {name: [] for name in LAYOUTS}
+    runs: dict[str, list[Any]] = {name: [] for name in study.layouts}
     for number in range(int(sizes["rounds"])):
-        for name, languages in LAYOUTS.items():
+        for name, asked in study.layouts.items():
             for attempt in range(int(sizes.get("tries", 1))):
-                room = f"lang{number}-{name}-{attempt}"
-                found = bench(server, languages, sizes, room, workdir / f"{room}.json")
+                room = f"{study.room}{number}-{name}-{attempt}"
+                out = workdir / f"{room}.json"
+                found = bench(server, {study.option: asked}, sizes, room, out)
                 if (others := _get(found["fanout"], "other_cpu")) <= DISTURBED:
                     break
                 print(f"    others used {others:.2f} cores", file=sys.stderr)
@@ -140,15 +170,16 @@ def cost(result: dict[str, Any]) -> float:
     return spent / _get(result, "deliveries_per_s") * 1e6
 
 
-def summary(runs: list[Any], languages: list[str]) -> dict[str, Any]:
-    """Medians over the rounds, each run's figure kept; renders and languages over all."""
+def summary(runs: list[Any], variants: list[str], option: str = "languages") -> dict[str, Any]:
+    """Medians over the rounds, each run's figure kept; renders and variants (the `option`'s
+    per-variant figures: every page served what it asked for) over all."""
     flat = [{**run["fanout"], "server_us_per_delivery": cost(run["fanout"])} for run in runs]
     paced = [run["paced"] for run in runs]
     every = flat + paced
     served = all(
         each.get("served") == each.get("pages")
         for run in every
-        for each in (run.get("languages") or {"": {}}).values()
+        for each in (run.get(option) or {"": {}}).values()
     )
     return {
         "fanout": median_run(flat, "deliveries_per_s"),
@@ -160,7 +191,7 @@ def summary(runs: list[Any], languages: list[str]) -> dict[str, Any]:
         "machine_cpu": statistics.median(_get(run, "machine_cpu") for run in flat),
         "disturbed": sum(_get(run, "other_cpu") > DISTURBED for run in flat),
         "renders_per_message": [run.get("renders_per_message") for run in runs],
-        "once_per_variant": all(run.get("renders_per_message") == len(languages) for run in runs),
+        "once_per_variant": all(run.get("renders_per_message") == len(variants) for run in runs),
         "served": served,
         "complete": all(run.get("missing") == 0 and run.get("one_order") for run in every),
     }
@@ -174,7 +205,9 @@ def _runs(values: list[Any], fmt: str) -> str:
     return ", ".join(fmt.format(v) if isinstance(v, int | float) else "?" for v in values)
 
 
-def table(found: dict[str, dict[str, Any]], sizes: dict[str, float]) -> str:
+def table(
+    found: dict[str, dict[str, Any]], sizes: dict[str, float], study: Study = LANGUAGES
+) -> str:
     one, two = found["one"], found["two"]
     rate = {k: _get(v["fanout"], "deliveries_per_s") for k, v in found.items()}
     ratio = rate["two"] / rate["one"]
@@ -215,7 +248,7 @@ def table(found: dict[str, dict[str, Any]], sizes: dict[str, float]) -> str:
 
     return "\n".join(
         [
-            "| | one language (en) | two languages (en, ru) | goal | met |",
+            f"| | {study.heading('one')} | {study.heading('two')} | goal | met |",
             "|---|---|---|---|---|",
             f"| Deliveries/s, {clients:,} pages in one room, flat out "
             f"| {fan(one)} | {fan(two)} | two ≥ {GOAL:.0%} of one "
@@ -225,7 +258,7 @@ def table(found: dict[str, dict[str, Any]], sizes: dict[str, float]) -> str:
             f"{_yes(us['two'] / us['one'] <= 2 - GOAL)} |",
             f"| Post to delivery at {sizes['rate']:.0f} messages/s, p99 "
             f"| {lat(one)} | {lat(two)} | | {p99['two'] / p99['one']:.2f}x |",
-            f"| `pushed` renders: once per language, every page served in its language, "
+            f"| `pushed` renders: once per {study.noun}, every page served in its {study.noun}, "
             f"nothing missing | {variants(one)} | {variants(two)} | 1 and 2 "
             f"| {_yes(one['once_per_variant'] and two['once_per_variant'])} |",
             f"| CPU while flat out, in cores (medians) | {cpu(one)} | {cpu(two)} | | |",
@@ -233,50 +266,58 @@ def table(found: dict[str, dict[str, Any]], sizes: dict[str, float]) -> str:
     )
 
 
-def write_readme(text: str) -> None:
+def write_readme(text: str, markers: str = "languages") -> None:
     readme = ROOT / "README.md"
-    start, end = "<!-- languages:start -->", "<!-- languages:end -->"
+    start, end = f"<!-- {markers}:start -->", f"<!-- {markers}:end -->"
     before, rest = readme.read_text().split(start)
     _, after = rest.split(end)
     readme.write_text(f"{before}{start}\n{text}\n{end}{after}")
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0] if __doc__ else "")
+def main(study: Study = LANGUAGES, doc: str | None = __doc__) -> int:
+    parser = argparse.ArgumentParser(description=doc.split("\n")[0] if doc else "")
     parser.add_argument("--quick", action="store_true", help="tiny sizes: checks that it runs")
     parser.add_argument("--write", action="store_true", help="update the README table")
     parser.add_argument("--rounds", type=int, help=f"rounds (default {FULL['rounds']:.0f})")
+    parser.add_argument(
+        "--duration", type=float, help=f"seconds a run sends ({FULL['duration']:.0f})"
+    )
     parser.add_argument("--out", type=Path, help="also write every run's figures here (JSON)")
     parser.add_argument("--replot", type=Path, help="no measuring: the table from this --out")
     args = parser.parse_args()
     sizes = dict(QUICK if args.quick else FULL)
     if args.rounds:
         sizes["rounds"] = args.rounds
+    if args.duration:
+        sizes["duration"] = args.duration
     if args.replot:
         saved = json.loads(args.replot.read_text())
         sizes, runs, measured_on = saved["sizes"], saved["runs"], saved["machine"]
     else:
-        with tempfile.TemporaryDirectory(prefix="chat-languages-") as work:
+        with tempfile.TemporaryDirectory(prefix=f"chat-{study.option}-") as work:
             with counted_server(Path(work)) as server:
-                runs = measure(server, sizes, Path(work))
+                runs = measure(server, sizes, Path(work), study)
         measured_on = machine()
-    found = {name: summary(runs[name], LAYOUTS[name]) for name in LAYOUTS}
+    found = {
+        name: summary(runs[name], asked, study.option) for name, asked in study.layouts.items()
+    }
     rounds = int(sizes["rounds"])
     disturbed = sum(each["disturbed"] for each in found.values())
     text = (
         f"Measured on {measured_on}. One process, SQLite; {int(sizes['senders'])} of the pages "
-        f"send (both languages among them), {int(sizes['window'])} messages in flight; medians "
-        f"of {rounds} round{'s' * (rounds > 1)}, one language and two taking turns (A/B/A/B); "
+        f"send (both {study.option} among them), {int(sizes['window'])} messages in flight; "
+        f"{int(sizes['duration'])} s runs; medians of {rounds} round{'s' * (rounds > 1)}, one "
+        f"{study.noun} and two taking turns (A/B/A/B); "
         f"in {disturbed} of {2 * rounds} flat-out runs others' work took over {DISTURBED} of a "
         "core."
-        f"\n\n{table(found, sizes)}"
+        f"\n\n{table(found, sizes, study)}"
     )
     if args.out:
         document = {"machine": measured_on, "sizes": sizes, "summary": found, "runs": runs}
         args.out.write_text(json.dumps(document, indent=2))
     print(text)
     if args.write:
-        write_readme(text)
+        write_readme(text, study.markers)
     return 0
 
 

@@ -15,7 +15,7 @@ from chat.connection import Connection, Outbox
 from chat.errors import ChatError
 from chat.formats import Around, Format
 from chat.ordering import RoomOrder
-from chat.rooms import channel
+from chat.rooms import channel, names_of, present_of
 from chat.sockets import websocket_frame
 from chat.store import Message, Store, more_before
 
@@ -211,8 +211,8 @@ class Hub:
         except ChatError:  # the broker is away: the notices still go out
             members = None
         else:
-            members = sorted((m.name for m in people), key=str.casefold)
-            self.present[room] = {m.name.casefold(): m.key for m in people}
+            members = names_of(people)
+            self.present[room] = present_of(people)
         self._send_notices(room, events, members)
 
     def _send_notices(self, room: str, events: list[Event], members: list[str] | None) -> None:

@@ -26,14 +26,23 @@ def channel(room: str) -> str:
     return f"room:{room}"
 
 
+def names_of(people: list[Member]) -> list[str]:
+    """People by name, in the order people read a list."""
+    return sorted((m.name for m in people), key=str.casefold)
+
+
+def present_of(people: list[Member]) -> dict[str, str]:
+    """People as case-folded name -> key: whom an @name means."""
+    return {m.name.casefold(): m.key for m in people}
+
+
 async def present(broker: Broker, room: str) -> dict[str, str]:
-    """Who is online in `room`: case-folded name -> key (to tell whom an @name means)."""
-    return {m.name.casefold(): m.key for m in await broker.members(room)}
+    return present_of(await broker.members(room))
 
 
 async def member_names(broker: Broker, room: str) -> list[str]:
-    """Who is online in `room`, by name, in the order people read a list."""
-    return sorted((m.name for m in await broker.members(room)), key=str.casefold)
+    """Who is online in `room`, by name."""
+    return names_of(await broker.members(room))
 
 
 class Chat:

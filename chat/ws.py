@@ -13,6 +13,7 @@ from chat.frames import Older, Rename, parse_frame
 from chat.i18n import N_
 from chat.inputs import room_name
 from chat.limits import TokenBucket
+from chat.rooms import names_of, present_of
 from chat.security import check_origin
 from chat.services import Services
 from chat.sockets import DIRECT
@@ -122,7 +123,9 @@ async def _catch_up(services: Services, connection: Connection, reconnected: boo
     history = format.messages(session.room, shown, replace=replace, before=before)
     if recent:
         connection.floor = max(connection.floor, recent[-1].id)
-    members = format.members(session.room, await services.chat.members(session.room))
+    people = await services.broker.members(session.room)
+    services.hub.present[session.room] = present_of(people)
+    members = format.members(session.room, names_of(people))
     for frame in (format.welcome(session), history, members, format.status(session.room, "first")):
         if frame:
             await connection.websocket.send_text(frame)

@@ -176,3 +176,29 @@ def test_a_page_open_for_long_drops_its_oldest_and_loads_them_again_on_demand(
     finally:
         context.close()
         server.stop()
+
+
+def test_a_message_that_mentions_you_is_marked_for_you(
+    busy_server: ChatServer, browser: Any
+) -> None:
+    contexts = [browser.new_context() for _ in range(2)]
+    try:
+        ann, bob = (ChatPage(c, busy_server.url, "mentions").open() for c in contexts)
+        ann.page.fill("#name-input", "Аня")
+        ann.page.press("#name-input", "Enter")
+        bob.page.wait_for_function(
+            "() => [...document.querySelectorAll('#members li')].some(li => li.textContent.trim() === 'Аня')"
+        )
+        bob.send("@аня смотри https://example.com/doc.")
+        marked = "li[data-n]:has(mark.mention)"
+        ann.page.wait_for_selector(f"#messages {marked}")
+        shadow = "s => getComputedStyle(document.querySelector(s)).boxShadow"
+        assert ann.page.evaluate(shadow, f"#messages {marked}") != "none"  # for Аня
+        bob.page.wait_for_selector(f"#messages {marked}")
+        assert bob.page.evaluate(shadow, f"#messages {marked}") == "none"  # not for Bob
+        link = ann.page.locator("#messages li[data-n] .text a")
+        assert link.get_attribute("href") == "https://example.com/doc"
+        assert link.get_attribute("rel") == "noopener noreferrer nofollow ugc"
+    finally:
+        for context in contexts:
+            context.close()

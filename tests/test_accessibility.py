@@ -341,6 +341,8 @@ SCENARIOS: dict[str, Builder] = {
     "bad-room-name-404": _visit("/rooms/no%20such%20room!", 404),
     "wrong-method-405": _visit("/rooms/lobby/messages", 405),
     "gallery": _visit("/gallery"),
+    "settings": _visit("/settings?next=/"),
+    "older-page": _visit("/?before=3"),
 }
 
 

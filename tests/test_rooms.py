@@ -212,3 +212,17 @@ def test_a_message_of_invisible_characters_is_empty(client: TestClient) -> None:
     with connect(client, session) as ws:
         send(ws, "\u200b\u200b \u2060")
         assert receive_until(ws, "#composer-error:-soup-contains('Type a message first')")
+
+
+def test_messages_json_pages_backwards_to_the_start(client: TestClient) -> None:
+    session = open_room(client, "pages")
+    with connect(client, session, "pages") as ws:
+        for n in range(1, 6):
+            send(ws, f"m{n}")
+            receive_until(ws, f"li[data-n='{n}']")
+    latest = client.get("/rooms/pages/messages.json").json()
+    assert latest["before"] == 0 and len(latest["messages"]) == 5  # all of it: the start
+    third = latest["messages"][2]["id"]
+    page = client.get(f"/rooms/pages/messages.json?before={third}").json()
+    assert [m["text"] for m in page["messages"]] == ["m1", "m2"] and page["before"] == 0
+    assert client.get("/rooms/pages/messages.json?before=0").status_code == 422

@@ -57,6 +57,7 @@ STATE: dict[str, Any] = {
     "zone": UTC_ZONE,  # the reader's time zone: times and day breaks are on its clocks
     "zones": [],  # /settings: every zone name there is
     "present": {},  # who is in the room now: case-folded name -> key (for @mentions)
+    "following": None,  # `page`: the message shown just after it (its day may go on)
     "previous": None,  # the message before `m` in the room, if known (grouping, day breaks)
     "evicted": [],  # ids of messages pages drop when a new one arrives
     "before": 0,  # the oldest message shown: older ones load from before it (0: the start)

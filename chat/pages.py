@@ -81,11 +81,16 @@ async def older(request: Request, room: str, before: int = Query(gt=0)) -> Respo
     services = services_of(request)
     room = room_name(room)
     page, more = await services.chat.older(room, before)
+    following = await services.store.after(room, page[-1].id, 1) if page else []
     language = services.languages.of(request)
     zone = services.zones.of(request)
-    html = services.renderer.block(
-        ROOM, "page", room, EVERYONE, language, messages=page, before=more, zone=zone
-    )
+    state = {
+        "messages": page,
+        "before": more,
+        "zone": zone,
+        "following": following[0] if following else None,
+    }
+    html = services.renderer.block(ROOM, "page", room, EVERYONE, language, **state)
     return HTMLResponse(html)
 
 

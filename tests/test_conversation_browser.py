@@ -121,6 +121,8 @@ def test_scrolling_up_loads_older_pages_to_the_start_of_the_room(
         stored = [f"message {n}" for n in range(1, HISTORY + 1)]
         assert found[: len(stored)] == stored  # every one once, in order, from the very first
         assert page.locator("#older li.start").count() == 1
+        days = page.locator("li.day").all_inner_texts()
+        assert len(days) == len(set(days)) >= 2  # each day named once, where it starts
         assert chat.console_errors == []
     finally:
         context.close()

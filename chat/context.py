@@ -59,7 +59,6 @@ STATE: dict[str, Any] = {
     "present": {},  # who is in the room now: case-folded name -> key (for @mentions)
     "following": None,  # `page`: the message shown just after it (its day may go on)
     "previous": None,  # the message before `m` in the room, if known (grouping, day breaks)
-    "evicted": [],  # ids of messages pages drop when a new one arrives
     "before": 0,  # the oldest message shown: older ones load from before it (0: the start)
     "paged": False,  # a page of older history without JavaScript (?before=ID)
     "members": [],  # names of the people online

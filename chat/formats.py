@@ -26,28 +26,27 @@ JSON_SUBPROTOCOL = "chat.v1.json"
 
 @dataclass(frozen=True, slots=True)
 class Around:
-    """What pages need to show a new message in its place: the message before it (grouping,
-    day breaks), who is here (@mentions), the messages they drop and where older ones start."""
+    """What pages need to show a message in its place: the message before it (grouping, day
+    breaks) and who is here (@mentions)."""
 
     previous: Message | None = None
     present: dict[str, str] = field(default_factory=dict)
-    evicted: list[int] = field(default_factory=list)
-    before: int = 0
 
     def state(self) -> dict[str, Any]:
-        return {
-            "previous": self.previous,
-            "present": self.present,
-            "evicted": self.evicted,
-            "before": self.before,
-        }
+        return {"previous": self.previous, "present": self.present}
 
 
 class Format(Protocol):
     joins_frames: bool  # may frames queued together be sent as one WebSocket message?
 
     def messages(
-        self, room: str, messages: list[Message], *, replace: bool, before: int = 0
+        self,
+        room: str,
+        messages: list[Message],
+        *,
+        replace: bool,
+        before: int = 0,
+        around: "Around | None" = None,
     ) -> str:
         """New messages to append, or (`replace`) the room's whole recent list, with older ones
         to load from `before` (0: that is the room's start)."""
@@ -123,12 +122,24 @@ class HtmlFormat:
             )
 
     def messages(
-        self, room: str, messages: list[Message], *, replace: bool, before: int = 0
+        self,
+        room: str,
+        messages: list[Message],
+        *,
+        replace: bool,
+        before: int = 0,
+        around: "Around | None" = None,
     ) -> str:
+        present = around.present if around else {}
         if replace:  # a new live region: screen readers do not read it out again
-            return self._block("messages", room, messages=messages, oob="true", before=before)
-        pairs = zip(messages, [None, *messages], strict=False)
-        return "".join(self._block("pushed", room, m=m, previous=p) for m, p in pairs)
+            return self._block(
+                "messages", room, oob="true", messages=messages, before=before, present=present
+            )
+        first = around.previous if around else None
+        pairs = zip(messages, [first, *messages], strict=False)
+        return "".join(
+            self._block("pushed", room, m=m, previous=p, present=present) for m, p in pairs
+        )
 
     def message(self, message: Message, around: "Around") -> str:
         return self._block("pushed", message.room, m=message, **around.state())
@@ -211,7 +222,13 @@ class JsonFormat:
         self.language = language
 
     def messages(
-        self, room: str, messages: list[Message], *, replace: bool, before: int = 0
+        self,
+        room: str,
+        messages: list[Message],
+        *,
+        replace: bool,
+        before: int = 0,
+        around: "Around | None" = None,
     ) -> str:
         return _dumps(
             {

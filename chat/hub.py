@@ -4,6 +4,7 @@ It subscribes once per room to the broker and turns each event into frames once 
 """
 
 import asyncio
+import dataclasses
 import itertools
 import logging
 from collections import Counter, defaultdict, deque
@@ -20,7 +21,6 @@ from chat.sockets import websocket_frame
 from chat.store import Message, Store, more_before
 
 log = logging.getLogger(__name__)
-KEEP = 5  # pages keep up to this many times CHAT_HISTORY_SIZE live messages
 PRESENCE_GATHERING = 0.5  # seconds a room's presence changes wait to go out together
 RELOAD_GRACE = 4.0  # seconds a leave waits: a join under the same name in time is a reload
 NOTICES_KEPT = 20  # notices a page keeps; older ones are removed as new ones come
@@ -78,6 +78,7 @@ class Hub:
             self.windows.pop(room, None)
             self.last.pop(room, None)
             self.present.pop(room, None)
+            self._notices.pop(room, None)
             if order := self.orders.pop(room, None):
                 order.close()
             await self.broker.unsubscribe(channel(room), self.deliver)
@@ -85,7 +86,7 @@ class Hub:
     def remember(self, room: str, history: list[Message]) -> None:
         """Seed the ids of the messages pages of `room` show, so pushes can drop the oldest."""
         if room in self.rooms and room not in self.windows:
-            self.windows[room] = deque((m.id for m in history), maxlen=self.history_size * KEEP)
+            self.windows[room] = deque((m.id for m in history), maxlen=self.history_size)
             if history:
                 self.last[room] = history[-1]
             if order := self.orders.get(room):
@@ -123,8 +124,9 @@ class Hub:
             return
         if recent:
             before = more_before(recent, self.history_size)
+            around = Around(present=self.present.get(room, {}))
             render: Callable[[Format], str] = lambda f: f.messages(  # noqa: E731
-                room, recent, replace=True, before=before
+                room, recent, replace=True, before=before, around=around
             )
             self._broadcast([room], render, recent[-1].id)
             self.last[room] = recent[-1]
@@ -158,9 +160,8 @@ class Hub:
         if events := self._presence.get(message.room):
             self._presence[message.room] = []
             self._send_notices(message.room, events, None)
-        evicted, before = self._evict(message)
         previous, self.last[message.room] = self.last.get(message.room), message
-        around = Around(previous, self.present.get(message.room, {}), evicted, before)
+        around = Around(previous, self.present.get(message.room, {}))
         render: Callable[[Format], str] = lambda f: f.message(message, around)  # noqa: E731
         self._broadcast([message.room], render, message.id)
 
@@ -219,6 +220,8 @@ class Hub:
         """Notices (and the member list, when known); pages drop the ones past `NOTICES_KEPT`."""
         if not events and members is None:
             return
+        if events and (last := self.last.get(room)):  # a notice ends the group above it
+            self.last[room] = dataclasses.replace(last, author_key="")
         kept = self._notices.setdefault(room, deque())
         dropped: list[str] = []
         for event in events:
@@ -247,13 +250,3 @@ class Hub:
                     made[id(connection.format)] = frames
                 for text, framed in frames:
                     connection.push(text, message_id, framed)
-
-    def _evict(self, message: Message) -> tuple[list[int], int]:
-        """Pages keep the last `KEEP * history_size` messages: the one that falls off the end,
-        and the oldest one left (older history loads from before it)."""
-        window = self.windows.get(message.room)
-        if window is None:
-            return [], 0
-        evicted = [window[0]] if len(window) == window.maxlen else []
-        window.append(message.id)
-        return evicted, window[0]

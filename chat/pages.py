@@ -2,7 +2,7 @@
 
 import secrets
 from typing import Annotated, Any
-from urllib.parse import quote, unquote, urlencode
+from urllib.parse import quote, unquote, urlencode, urlsplit
 
 from fastapi import APIRouter, Form, Query, Request, Response
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
@@ -89,6 +89,7 @@ async def older(request: Request, room: str, before: int = Query(gt=0)) -> Respo
         "before": more,
         "zone": zone,
         "following": following[0] if following else None,
+        "present": await present(services.broker, room),
     }
     html = services.renderer.block(ROOM, "page", room, EVERYONE, language, **state)
     return HTMLResponse(html)
@@ -125,8 +126,12 @@ async def choose_zone(
 
 
 def _local(address: str) -> str:
-    """`address` if it is one of our pages, else the lobby (never another site)."""
-    return address if address.startswith("/") and not address.startswith(("//", "/\\")) else "/"
+    """`address` if it is one of our pages, else the lobby (never another site: browsers drop
+    tabs and line breaks from addresses, so `/<TAB>/evil.example` is `//evil.example`)."""
+    ours = address.startswith("/") and not address.startswith(("//", "/\\"))
+    if not ours or any(c < " " or c == "\x7f" for c in address) or urlsplit(address).netloc:
+        return "/"
+    return address
 
 
 @router.post("/language", summary="Choose the language of the pages (remembered by the browser)")

@@ -8,7 +8,7 @@ from starlette.websockets import WebSocketDisconnect, WebSocketState
 
 from chat.connection import Connection
 from chat.errors import ChatError, InvalidInput, TooManyConnections
-from chat.formats import JSON_SUBPROTOCOL, Format
+from chat.formats import JSON_SUBPROTOCOL, Around, Format
 from chat.frames import Older, Rename, parse_frame
 from chat.i18n import N_
 from chat.inputs import room_name
@@ -120,11 +120,13 @@ async def _catch_up(services: Services, connection: Connection, reconnected: boo
     replace = reconnected or missed == recent
     before = more_before(recent, services.settings.history_size)
     shown = recent if replace else missed
-    history = format.messages(session.room, shown, replace=replace, before=before)
+    people = await services.broker.members(session.room)
+    here = services.hub.present[session.room] = present_of(people)
+    seen = [m for m in recent if m.id <= session.cursor]  # the page's last one groups the next
+    around = Around(seen[-1] if seen else None, here)
+    history = format.messages(session.room, shown, replace=replace, before=before, around=around)
     if recent:
         connection.floor = max(connection.floor, recent[-1].id)
-    people = await services.broker.members(session.room)
-    services.hub.present[session.room] = present_of(people)
     members = format.members(session.room, names_of(people))
     for frame in (format.welcome(session), history, members, format.status(session.room, "first")):
         if frame:

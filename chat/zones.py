@@ -17,9 +17,14 @@ def names() -> list[str]:
 
 
 @cache
+def _known() -> frozenset[str]:
+    return frozenset(names())
+
+
 def zone(name: str | None) -> ZoneInfo | None:
-    """The zone called `name`, if there is one (never a path: only names the system lists)."""
-    if not name or name not in set(names()):
+    """The zone called `name`, if there is one (never a path: only names the system lists;
+    ZoneInfo keeps one object per name)."""
+    if not name or name not in _known():
         return None
     return ZoneInfo(name)
 

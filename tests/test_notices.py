@@ -67,3 +67,16 @@ def test_a_page_keeps_only_the_last_notices(
     shown = [li["id"] for li in page.select("li.notice")]
     removed = [li["id"] for li in page.select("li[hx-swap-oob=delete][id^=notice-]")]
     assert len(shown) == 9 and removed == shown[:6]  # the oldest go, the last 3 stay
+
+
+def test_a_notice_ends_a_group(client: TestClient) -> None:
+    ann = open_room(client, "groups")
+    with connect(client, ann, "groups") as ws:
+        send(ws, "one")
+        frames_until(ws, "li[data-n='1']")
+        client.cookies.clear()
+        with connect(client, open_room(client, "groups"), "groups"):
+            frames_until(ws, "li.notice:-soup-contains('joined')")
+        send(ws, "two, after someone came")
+        seen = "".join(frames_until(ws, "li[data-n='2']"))
+    assert "continued" not in (parse(seen).select_one("li[data-n='2']").get("class") or [])

@@ -74,7 +74,9 @@ def test_after_105_messages_an_open_page_keeps_them_and_a_new_one_shows_the_last
         "() => [...document.querySelectorAll('#messages li[data-n] .text')].at(-1)?.textContent"
         " === 'message 105'"
     )
-    assert watching.texts() == [f"message {n}" for n in range(1, 106)]  # pages keep 5 x 100
+    assert watching.texts() == [
+        f"message {n}" for n in range(1, 106)
+    ]  # an open page keeps every one
     loaded = ChatPage(context, server.url, room).open()
     assert loaded.texts() == [f"message {n}" for n in range(6, 106)]
     assert loaded.page.locator("#older li.more").count() == 1  # the first five, on demand

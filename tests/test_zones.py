@@ -74,3 +74,24 @@ def test_each_reader_sees_times_on_their_clocks_rendered_once_per_zone(
     finally:
         for ws in sockets:
             ws.__exit__(None, None, None)
+
+
+@pytest.mark.parametrize("next_page", ["/\t/evil.example", "/\n/evil.example", "//evil.example"])
+def test_settings_only_lead_back_to_our_own_pages(client: TestClient, next_page: str) -> None:
+    page = client.get("/settings", params={"next": next_page})
+    assert one(page.text, "#zone-form input[name=next]")["value"] == "/"
+    chosen = client.post(
+        "/settings",
+        data={"zone": "UTC", "next": next_page},
+        headers=ORIGIN,
+        follow_redirects=False,
+    )
+    assert chosen.headers["location"] == "/"
+
+
+def test_unknown_zone_names_are_not_kept() -> None:
+    from chat.zones import zone
+
+    for n in range(50):
+        assert zone(f"Nowhere/{n}") is None
+    assert zone("Asia/Tokyo") is zone("Asia/Tokyo")

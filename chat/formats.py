@@ -19,6 +19,7 @@ from chat.sessions import Session
 from chat.store import Message
 
 ROOM = "room.html"
+BEATS_KEPT = 4096  # status fragments kept per variant (four beats a room)
 log = logging.getLogger(__name__)
 PROBLEM = "default:problem.html"  # built in: a designer's template error cannot break it
 JSON_SUBPROTOCOL = "chat.v1.json"
@@ -101,6 +102,7 @@ class HtmlFormat:
         self.renderer = renderer
         self.language = language
         self.zone = zone
+        self._beats: dict[tuple[str, str], str] = {}  # (room, beat) -> the status fragment
 
     def _block(self, block: str, room: str, viewer: Viewer = EVERYONE, **state: Any) -> str:
         try:
@@ -177,7 +179,17 @@ class HtmlFormat:
         return self._block("composer_error", room, error=error.text(self.language), oob="true")
 
     def status(self, room: str, beat: str) -> str:
-        return self._block("status", room, status_state="online", beat=beat, oob="true")
+        """Rendered once per room and beat: every page connecting to a room after a restart
+        gets its `first` and `again` from here, not from a render of its own."""
+        if self.renderer.look.development:  # templates change under us
+            return self._block("status", room, status_state="online", beat=beat, oob="true")
+        fragment = self._beats.get((room, beat))
+        if fragment is None:
+            if len(self._beats) >= BEATS_KEPT:
+                self._beats.clear()
+            fragment = self._block("status", room, status_state="online", beat=beat, oob="true")
+            self._beats[(room, beat)] = fragment
+        return fragment
 
 
 def viewer_of(session: Session) -> Viewer:

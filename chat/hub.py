@@ -187,6 +187,11 @@ class Hub:
             return
         self._gather_presence(room, event)
 
+    def saw(self, room: str, people: list[Member]) -> dict[str, str]:
+        """Who is in `room` now, for @mentions in the next pushes (name -> key)."""
+        self.present[room] = present_of(people)
+        return self.present[room]
+
     def _left(self, person: tuple[str, str]) -> None:
         if held := self._leaving.pop(person, None):
             self._gather_presence(person[0], held[0])
@@ -213,7 +218,7 @@ class Hub:
             members = None
         else:
             members = names_of(people)
-            self.present[room] = present_of(people)
+            self.saw(room, people)
         self._send_notices(room, events, members)
 
     def _send_notices(self, room: str, events: list[Event], members: list[str] | None) -> None:

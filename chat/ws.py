@@ -13,7 +13,7 @@ from chat.frames import Older, Rename, parse_frame
 from chat.i18n import N_
 from chat.inputs import room_name
 from chat.limits import TokenBucket
-from chat.rooms import names_of, present_of
+from chat.rooms import names_of
 from chat.security import check_origin
 from chat.services import Services
 from chat.sockets import DIRECT
@@ -121,7 +121,7 @@ async def _catch_up(services: Services, connection: Connection, reconnected: boo
     before = more_before(recent, services.settings.history_size)
     shown = recent if replace else missed
     people = await services.broker.members(session.room)
-    here = services.hub.present[session.room] = present_of(people)
+    here = services.hub.saw(session.room, people)
     seen = [m for m in recent if m.id <= session.cursor]  # the page's last one groups the next
     around = Around(seen[-1] if seen else None, here)
     history = format.messages(session.room, shown, replace=replace, before=before, around=around)

@@ -61,6 +61,20 @@ def texts(page: Any) -> list[str]:
     return found
 
 
+def scroll_to_the_start(page: Any, pages: int = 10) -> None:
+    """Scroll up to the oldest message shown, page after page, until the room's start."""
+    for _ in range(pages):
+        if page.locator("#older li.start").count():
+            return
+        shown = len(texts(page))
+        page.evaluate("document.querySelector('#older li').scrollIntoView()")
+        page.wait_for_function(
+            "n => document.querySelectorAll('#older li[data-n], #messages li[data-n]').length > n"
+            " || document.querySelector('#older li.start')",
+            arg=shown,
+        )
+
+
 @pytest.mark.parametrize("size", list(SIZES))
 def test_the_newest_message_and_the_composer_are_in_view(
     busy_server: ChatServer, browser: Any, size: str
@@ -107,16 +121,7 @@ def test_scrolling_up_loads_older_pages_to_the_start_of_the_room(
     try:
         chat = ChatPage(context, busy_server.url, "busy").open()
         page = chat.page
-        for _ in range(10):
-            if page.locator("#older li.start").count():
-                break
-            shown = len(texts(page))
-            page.evaluate("document.querySelector('#older li').scrollIntoView()")
-            page.wait_for_function(
-                "n => document.querySelectorAll('#older li[data-n], #messages li[data-n]').length > n"
-                " || document.querySelector('#older li.start')",
-                arg=shown,
-            )
+        scroll_to_the_start(page)
         found = texts(page)
         stored = [f"message {n}" for n in range(1, HISTORY + 1)]
         assert found[: len(stored)] == stored  # every one once, in order, from the very first
@@ -164,16 +169,7 @@ def test_a_page_open_for_long_keeps_every_message_and_a_new_one_starts_small(
         fresh = ChatPage(context, server.url, "long").open()
         assert fresh.texts() == [f"live {n}" for n in range(46, 56)]  # the last 10
         page = fresh.page
-        for _ in range(8):
-            if page.locator("#older li.start").count():
-                break
-            shown = len(texts(page))
-            page.evaluate("document.querySelector('#older li').scrollIntoView()")
-            page.wait_for_function(
-                "n => document.querySelectorAll('#older li[data-n], #messages li[data-n]').length > n"
-                " || document.querySelector('#older li.start')",
-                arg=shown,
-            )
+        scroll_to_the_start(page)
         assert texts(page) == [f"live {n}" for n in range(1, 56)]  # each once, in order
     finally:
         context.close()

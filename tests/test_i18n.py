@@ -27,6 +27,7 @@ from tests.html import one, parse
 from tests.servers import ChatServer
 from tests.test_protocol import json_socket, until
 from tests.test_ws import receive_until, send
+from tests.variants import connected, pushed_renders
 
 ROOT = Path(__file__).resolve().parent.parent
 RU = {"accept-language": "ru-RU,ru;q=0.9,en;q=0.5", "accept": "text/html"}
@@ -292,40 +293,25 @@ def test_json_clients_keep_codes_and_get_text_in_their_language(client: TestClie
 def test_a_push_is_rendered_once_per_language_among_its_readers(
     client: TestClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    renders: list[str] = []
-    block = rendering.Renderer.block
-
-    def counted(self: Any, template: str, name: str, *args: Any, **state: Any) -> str:
-        if name == "pushed":
-            renders.append(args[2].code if len(args) > 2 else state["language"].code)
-        return block(self, template, name, *args, **state)
-
-    monkeypatch.setattr(rendering.Renderer, "block", counted)
+    renders = pushed_renders(monkeypatch)
     pages = []
     for language in ("ru", "en", "ru", "en", "ru"):
         page = client.get("/rooms/variants", headers={"accept-language": language})
         session = str(one(page.text, "#chat-form input[name=session]")["value"])
         pages.append((language, session))
     sockets = [
-        client.websocket_connect(
-            f"/rooms/variants/ws?session={session}", headers={"accept-language": language}
-        )
+        (f"/rooms/variants/ws?session={session}", {"accept-language": language})
         for language, session in pages
     ]
-    opened = [ws.__enter__() for ws in sockets]
-    try:
-        for ws in opened:
-            receive_until(ws, "#status")
+    with connected(client, sockets) as opened:
         renders.clear()
         send(opened[0], "привет")
         fragments = [receive_until(ws, "#messages li[data-n]") for ws in opened]
-        assert sorted(renders) == ["en", "ru"]  # five readers, two languages: two renders
+        said = sorted(r["language"].code for r in renders)
+        assert said == ["en", "ru"]  # five readers, two languages: two renders
         for (language, _), fragment in zip(pages, fragments, strict=True):
             you = one(fragment, "#messages li .you").get_text().strip()
             assert you == {"ru": "(вы)", "en": "(you)"}[language]
-    finally:
-        for ws in sockets:
-            ws.__exit__(None, None, None)
 
 
 def test_the_json_client_chats_in_a_room_named_in_cyrillic(server: ChatServer) -> None:

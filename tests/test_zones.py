@@ -1,15 +1,13 @@
 """Times on the reader's clocks: a zone chosen on /settings, remembered by the browser, in the
 page and in every push, rendered once per zone among a room's readers."""
 
-from typing import Any
-
 import pytest
 from fastapi.testclient import TestClient
 
-from chat import rendering
 from chat.zones import ZONE_COOKIE
 from tests.html import one, parse
 from tests.test_ws import receive_until, send
+from tests.variants import connected, pushed_renders
 
 ORIGIN = {"origin": "http://testserver"}
 
@@ -39,41 +37,25 @@ def test_an_unknown_zone_is_refused_with_a_clear_error(client: TestClient, zone:
 def test_each_reader_sees_times_on_their_clocks_rendered_once_per_zone(
     client: TestClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    renders: list[str] = []
-    block = rendering.Renderer.block
-
-    def counted(self: Any, template: str, name: str, *args: Any, **state: Any) -> str:
-        if name == "pushed":
-            renders.append(state["zone"].key)
-        return block(self, template, name, *args, **state)
-
-    monkeypatch.setattr(rendering.Renderer, "block", counted)
+    renders = pushed_renders(monkeypatch)
     readers = []
     for zone in ("UTC", "Asia/Tokyo", "UTC", "Asia/Tokyo"):
         client.cookies.set(ZONE_COOKIE, zone)
         page = client.get("/rooms/clocks")
         readers.append((zone, str(one(page.text, "#chat-form input[name=session]")["value"])))
     client.cookies.clear()
-    sockets = [
-        client.websocket_connect(f"/rooms/clocks/ws?session={session}&tz={zone}")
-        for zone, session in readers
-    ]
-    opened = [ws.__enter__() for ws in sockets]
-    try:
-        for ws in opened:
-            receive_until(ws, "#status")
+    sockets = [(f"/rooms/clocks/ws?session={session}&tz={zone}", {}) for zone, session in readers]
+    with connected(client, sockets) as opened:
         renders.clear()
         send(opened[0], "what time is it?")
         fragments = [receive_until(ws, "#messages li[data-n]") for ws in opened]
-        assert sorted(renders) == ["Asia/Tokyo", "UTC"]  # four readers, two zones: two renders
+        zones = sorted(r["zone"].key for r in renders)
+        assert zones == ["Asia/Tokyo", "UTC"]  # four readers, two zones: two renders
         hours = {}
         for (zone, _), fragment in zip(readers, fragments, strict=True):
             stamp = parse(fragment).select_one("li[data-n] time")
             hours[zone] = stamp.get_text()
         assert hours["UTC"] != hours["Asia/Tokyo"]  # nine hours apart
-    finally:
-        for ws in sockets:
-            ws.__exit__(None, None, None)
 
 
 @pytest.mark.parametrize("next_page", ["/\t/evil.example", "/\n/evil.example", "//evil.example"])

@@ -35,7 +35,7 @@ class Hub:
         self.history_size = history_size
         self.rooms: defaultdict[str, set[Connection]] = defaultdict(set)
         self.per_address: Counter[str] = Counter()
-        self.windows: dict[str, deque[int]] = {}
+        self.seeded: set[str] = set()  # rooms whose history this process has seen
         self._tasks: set[asyncio.Task[None]] = set()
         self._presence: dict[str, list[Event]] = {}
         self._presence_due: set[str] = set()
@@ -75,7 +75,7 @@ class Hub:
             del self.per_address[connection.address]
         if not connections:
             del self.rooms[room]
-            self.windows.pop(room, None)
+            self.seeded.discard(room)
             self.last.pop(room, None)
             self.present.pop(room, None)
             self._notices.pop(room, None)
@@ -84,9 +84,10 @@ class Hub:
             await self.broker.unsubscribe(channel(room), self.deliver)
 
     def remember(self, room: str, history: list[Message]) -> None:
-        """Seed the ids of the messages pages of `room` show, so pushes can drop the oldest."""
-        if room in self.rooms and room not in self.windows:
-            self.windows[room] = deque((m.id for m in history), maxlen=self.history_size)
+        """Seed what pushes to `room` build on: its newest message (grouping) and where its
+        order starts."""
+        if room in self.rooms and room not in self.seeded:
+            self.seeded.add(room)
             if history:
                 self.last[room] = history[-1]
             if order := self.orders.get(room):

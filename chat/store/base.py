@@ -1,13 +1,51 @@
 """The store interface every backend implements, and the message it keeps."""
 
-from dataclasses import dataclass
+from dataclasses import KW_ONLY, dataclass
 from datetime import datetime
 from typing import Any, Protocol
+
+REACTIONS = ("👍", "❤️", "😂", "🎉", "😮")  # the reactions people can give, in this order
+
+
+@dataclass(frozen=True, slots=True)
+class Reaction:
+    """One kind of reaction to a message: who gave it (names to show, owners to match), in the
+    order they reacted."""
+
+    emoji: str
+    names: tuple[str, ...]
+    owners: tuple[str, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"emoji": self.emoji, "names": list(self.names), "owners": list(self.owners)}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> "Reaction":
+        return cls(data["emoji"], tuple(data["names"]), tuple(data["owners"]))
+
+
+def gathered(rows: list[tuple[Any, ...]]) -> dict[int, tuple[Reaction, ...]]:
+    """Reactions by message from (message id, emoji, owner, name) rows in the order given,
+    each message's kinds in the order of `REACTIONS`."""
+    found: dict[int, dict[str, tuple[list[str], list[str]]]] = {}
+    for message_id, emoji, owner, name in rows:
+        names, owners = found.setdefault(message_id, {}).setdefault(emoji, ([], []))
+        names.append(name)
+        owners.append(owner)
+    order = {emoji: i for i, emoji in enumerate(REACTIONS)}
+    return {
+        message_id: tuple(
+            Reaction(emoji, tuple(names), tuple(owners))
+            for emoji, (names, owners) in sorted(kinds.items(), key=lambda k: order.get(k[0], 99))
+        )
+        for message_id, kinds in found.items()
+    }
 
 
 @dataclass(frozen=True, slots=True)
 class NewMessage:
-    """A message that has been validated and numbered but not yet stored."""
+    """A message that has been validated and numbered but not yet stored. `owner` is the
+    public tag of the browser (or client) that wrote it: who may edit or delete it."""
 
     room: str
     author: str
@@ -15,6 +53,8 @@ class NewMessage:
     n: int
     text: str
     created_at: datetime
+    _: KW_ONLY
+    owner: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,6 +64,14 @@ class Message(NewMessage):
 
     id: int
     prev: int = 0
+    _: KW_ONLY
+    edited_at: datetime | None = None
+    deleted_at: datetime | None = None  # a deleted message keeps its place, not its text
+    reactions: tuple[Reaction, ...] = ()
+
+    @property
+    def deleted(self) -> bool:
+        return self.deleted_at is not None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -31,15 +79,35 @@ class Message(NewMessage):
             "room": self.room,
             "author": self.author,
             "author_key": self.author_key,
+            "owner": self.owner,
             "n": self.n,
             "text": self.text,
             "created_at": self.created_at.isoformat(),
             "prev": self.prev,
+            "edited_at": _iso(self.edited_at),
+            "deleted_at": _iso(self.deleted_at),
+            "reactions": [r.to_json() for r in self.reactions],
         }
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> "Message":
-        return cls(**{**data, "created_at": datetime.fromisoformat(data["created_at"])})
+        return cls(
+            **{
+                **data,
+                "created_at": datetime.fromisoformat(data["created_at"]),
+                "edited_at": _moment(data.get("edited_at")),
+                "deleted_at": _moment(data.get("deleted_at")),
+                "reactions": tuple(Reaction.from_json(r) for r in data.get("reactions", ())),
+            }
+        )
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment else None
+
+
+def _moment(text: str | None) -> datetime | None:
+    return datetime.fromisoformat(text) if text else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +151,32 @@ class Store(Protocol):
     async def before(self, room: str, before_id: int, limit: int) -> list[Message]:
         """The last `limit` messages of `room` with an id below `before_id`, oldest first: one
         page of older history, read from the (room, id) index however long the room is."""
+        ...
+
+    async def get(self, room: str, message_id: int) -> Message | None:
+        """Message `message_id` of `room` as it is now (edited, deleted, its reactions)."""
+        ...
+
+    async def edit(self, room: str, message_id: int, text: str, at: datetime) -> Message | None:
+        """Replace the text of a message that is not deleted; None if there is none."""
+        ...
+
+    async def delete(self, room: str, message_id: int, at: datetime) -> Message | None:
+        """Forget a message's text and reactions, keeping its place; None if already gone."""
+        ...
+
+    async def react(
+        self, room: str, message_id: int, emoji: str, owner: str, name: str, at: datetime
+    ) -> tuple[Reaction, ...] | None:
+        """Give `owner`'s `emoji` to a message, or take it back if given: the message's
+        reactions after that, or None if the message is deleted or unknown."""
+        ...
+
+    async def search(
+        self, room: str, words: list[str], limit: int, before: int | None = None
+    ) -> list[Message]:
+        """Messages of `room` holding every one of `words`, newest first (below id `before`),
+        found by the database's own full-text index."""
         ...
 
     async def secret(self) -> str:

@@ -1,8 +1,9 @@
 """The PostgreSQL store for servers: SQLAlchemy async Core over asyncpg (or another async
 PostgreSQL driver, given as `postgresql+driver://` and installed)."""
 
+import dataclasses
 import time
-from datetime import UTC
+from datetime import UTC, datetime
 from secrets import token_urlsafe
 from typing import Any
 
@@ -13,17 +14,21 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 
 from chat.errors import StoreUnavailable
 from chat.i18n import N_
-from chat.store.base import Message, NewMessage, SessionRecord
+from chat.store import search
+from chat.store.base import Message, NewMessage, Reaction, SessionRecord, gathered
 from chat.store.tables import (
     ADDED_COLUMNS,
     COLUMNS,
+    LAST_ID,
     ROOMS_FOLDED,
     UNFOLDED_ROOMS,
+    add_column,
     folded,
     messages,
     meta,
     metadata,
     older,
+    reactions,
     sessions,
 )
 
@@ -66,23 +71,31 @@ SCHEMA_LOCK = 0x63686174  # "chat": the advisory lock held while tables are crea
 ADD_MESSAGE_FUNCTION = """
 CREATE OR REPLACE FUNCTION chat_add_message(
     p_room text, p_author text, p_author_key text, p_n integer, p_text text,
-    p_created_at timestamptz, OUT id bigint, OUT prev bigint
+    p_created_at timestamptz, p_owner text, OUT id bigint, OUT prev bigint
 ) LANGUAGE plpgsql VOLATILE AS $$
 BEGIN
     PERFORM pg_advisory_xact_lock(hashtextextended(p_room, 0));
     SELECT coalesce(max(m.id), 0) INTO prev FROM messages AS m WHERE m.room = p_room;
-    INSERT INTO messages (room, author, author_key, n, text, created_at)
-    VALUES (p_room, p_author, p_author_key, p_n, p_text, p_created_at)
+    INSERT INTO messages (room, author, author_key, n, text, created_at, owner)
+    VALUES (p_room, p_author, p_author_key, p_n, p_text, p_created_at, p_owner)
     RETURNING messages.id INTO id;
 END $$
 """
 ADD_MESSAGE = sa.text(
-    "SELECT id, prev FROM chat_add_message(:room, :author, :author_key, :n, :text, :created_at)"
+    "SELECT id, prev FROM chat_add_message("
+    ":room, :author, :author_key, :n, :text, :created_at, :owner)"
 )
+UNCHANGED = N_("The message could not be changed: nothing was changed. Try again in a moment.")
+UNREADABLE = N_("The message history cannot be read right now.")
+
+
+def _utc(moment: datetime | None) -> datetime | None:
+    if moment is None or moment.tzinfo:
+        return moment
+    return moment.replace(tzinfo=UTC)
 
 
 def _row(row: Any) -> Message:
-    created = row.created_at if row.created_at.tzinfo else row.created_at.replace(tzinfo=UTC)
     return Message(
         id=row.id,
         room=row.room,
@@ -90,7 +103,10 @@ def _row(row: Any) -> Message:
         author_key=row.author_key,
         n=row.n,
         text=row.text,
-        created_at=created,
+        created_at=_utc(row.created_at),  # type: ignore[arg-type]
+        owner=row.owner,
+        edited_at=_utc(row.edited_at),
+        deleted_at=_utc(row.deleted_at),
     )
 
 
@@ -116,10 +132,11 @@ class SQLStore:
                 await conn.execute(sa.select(sa.func.pg_advisory_xact_lock(SCHEMA_LOCK)))
                 await conn.run_sync(metadata.create_all)
                 await conn.execute(sa.text(ADD_MESSAGE_FUNCTION))
-                for table, column, kind in ADDED_COLUMNS:  # a database from an older release
-                    await conn.execute(
-                        sa.text(f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS {column} {kind}")
-                    )
+                for column in ADDED_COLUMNS:  # a database from an older release
+                    ddl = add_column(column, conn.dialect, if_not_exists="IF NOT EXISTS ")
+                    await conn.execute(sa.text(ddl))
+                for ddl in search.PG_SCHEMA:
+                    await conn.execute(sa.text(ddl))
                 await conn.execute(
                     sessions.update().where(sessions.c.seen_at == 0).values(seen_at=time.time())
                 )
@@ -167,6 +184,96 @@ class SQLStore:
             .order_by(messages.c.id)
             .limit(limit)
         )
+        return await self._fetch(query)
+
+    async def get(self, room: str, message_id: int) -> Message | None:
+        query = messages.select().where(messages.c.id == message_id, messages.c.room == room)
+        found = await self._fetch(query)
+        return found[0] if found else None
+
+    async def edit(self, room: str, message_id: int, text: str, at: datetime) -> Message | None:
+        update = (
+            messages.update()
+            .where(
+                messages.c.id == message_id,
+                messages.c.room == room,
+                messages.c.deleted_at.is_(None),
+            )
+            .values(text=text, edited_at=at)
+        )
+        if not await self._write(update, UNCHANGED):
+            return None
+        return await self.get(room, message_id)
+
+    async def delete(self, room: str, message_id: int, at: datetime) -> Message | None:
+        update = (
+            messages.update()
+            .where(
+                messages.c.id == message_id,
+                messages.c.room == room,
+                messages.c.deleted_at.is_(None),
+            )
+            .values(text="", deleted_at=at)
+        )
+        try:
+            async with self.engine.begin() as conn:
+                if not (await conn.execute(update)).rowcount:
+                    return None
+                await conn.execute(reactions.delete().where(reactions.c.message_id == message_id))
+        except (SQLAlchemyError, OSError) as exc:
+            raise StoreUnavailable(UNCHANGED) from exc
+        return await self.get(room, message_id)
+
+    async def react(
+        self, room: str, message_id: int, emoji: str, owner: str, name: str, at: datetime
+    ) -> tuple[Reaction, ...] | None:
+        living = (
+            sa.select(messages.c.id)
+            .where(
+                messages.c.id == message_id,
+                messages.c.room == room,
+                messages.c.deleted_at.is_(None),
+            )
+            .with_for_update()  # a delete waits, and so does the same person's other click
+        )
+        mine = (
+            reactions.c.message_id == message_id,
+            reactions.c.emoji == emoji,
+            reactions.c.owner == owner,
+        )
+        try:
+            async with self.engine.begin() as conn:
+                if (await conn.execute(living)).first() is None:
+                    return None
+                if not (await conn.execute(reactions.delete().where(*mine))).rowcount:
+                    given = {"emoji": emoji, "owner": owner, "name": name, "created_at": at}
+                    await conn.execute(reactions.insert().values(message_id=message_id, **given))
+        except (SQLAlchemyError, OSError) as exc:
+            raise StoreUnavailable(UNCHANGED) from exc
+        message = await self.get(room, message_id)
+        return message.reactions if message else ()
+
+    async def search(
+        self, room: str, words: list[str], limit: int, before: int | None = None
+    ) -> list[Message]:
+        if not words:
+            return []
+        asked = {"room": room, "query": " ".join(words), "limit": limit}
+        below = LAST_ID if before is None else before
+        try:
+            async with self.engine.connect() as conn:
+                newest = sa.text(search.PG_NEWEST)
+                values = {**asked, "below": below, "window": search.WINDOW}
+                floor, seen, hits = (await conn.execute(newest, values)).one()
+                hits = list(hits or [])
+                if len(hits) < limit and seen == search.WINDOW:  # rare: ask the GIN index
+                    values = {**asked, "below": floor, "limit": limit - len(hits)}
+                    hits += [i for (i,) in await conn.execute(sa.text(search.PG_OLDER), values)]
+        except (SQLAlchemyError, OSError) as exc:
+            raise StoreUnavailable(UNREADABLE) from exc
+        if not hits:
+            return []
+        query = messages.select().where(messages.c.id.in_(hits)).order_by(messages.c.id.desc())
         return await self._fetch(query)
 
     async def before(self, room: str, before_id: int, limit: int) -> list[Message]:
@@ -240,16 +347,36 @@ class SQLStore:
         )
         return await self._write(delete)
 
-    async def _write(self, statement: sa.Executable) -> int:
+    async def _write(self, statement: sa.Executable, problem: str = AWAY) -> int:
         try:
             async with self.engine.begin() as conn:
                 return (await conn.execute(statement)).rowcount
         except (SQLAlchemyError, OSError) as exc:
-            raise StoreUnavailable(AWAY) from exc
+            raise StoreUnavailable(problem) from exc
 
     async def _fetch(self, query: sa.Select[Any]) -> list[Message]:
+        """The messages `query` selects, each with its reactions."""
         try:
             async with self.engine.connect() as conn:
-                return [_row(row) for row in await conn.execute(query)]
+                found = [_row(row) for row in await conn.execute(query)]
+                if not found:
+                    return found
+                ids = [m.id for m in found]
+                of_them = (
+                    sa.select(
+                        reactions.c.message_id,
+                        reactions.c.emoji,
+                        reactions.c.owner,
+                        reactions.c.name,
+                    )
+                    .where(reactions.c.message_id.in_(ids))
+                    .order_by(reactions.c.created_at, reactions.c.owner)
+                )
+                rows = [tuple(row) for row in await conn.execute(of_them)]
         except (SQLAlchemyError, OSError) as exc:
-            raise StoreUnavailable(N_("The message history cannot be read right now.")) from exc
+            raise StoreUnavailable(UNREADABLE) from exc
+        by_message = gathered(rows)
+        return [
+            dataclasses.replace(m, reactions=by_message[m.id]) if m.id in by_message else m
+            for m in found
+        ]

@@ -12,9 +12,10 @@ store for that.
 """
 
 import contextlib
+import dataclasses
 import sqlite3
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from secrets import token_urlsafe
@@ -29,17 +30,21 @@ from sqlalchemy.sql.compiler import SQLCompiler
 
 from chat.errors import StoreUnavailable
 from chat.i18n import N_
-from chat.store.base import Message, NewMessage, SessionRecord
+from chat.store import search
+from chat.store.base import Message, NewMessage, Reaction, SessionRecord, gathered
 from chat.store.tables import (
     ADDED_COLUMNS,
     COLUMNS,
+    LAST_ID,
     ROOMS_FOLDED,
     UNFOLDED_ROOMS,
+    add_column,
     folded,
     messages,
     meta,
     metadata,
     older,
+    reactions,
     sessions,
 )
 
@@ -116,6 +121,41 @@ AFTER = Statement.of(
     .limit(_param("limit"))
 )
 BEFORE = Statement.of(older(_param("room"), _param("before"), _param("limit")))
+GET = Statement.of(
+    messages.select().where(messages.c.id == _param("id"), messages.c.room == _param("room"))
+)
+EDIT = Statement.of(
+    messages.update()
+    .where(messages.c.id == _param("id"), messages.c.deleted_at.is_(None))
+    .values(text=_param("text"), edited_at=_param("at"))
+)
+DELETE = Statement.of(
+    messages.update()
+    .where(messages.c.id == _param("id"), messages.c.deleted_at.is_(None))
+    .values(text="", deleted_at=_param("at"))
+)
+FORGET_REACTIONS = Statement.of(reactions.delete().where(reactions.c.message_id == _param("id")))
+TAKE_BACK = Statement.of(
+    reactions.delete().where(
+        reactions.c.message_id == _param("id"),
+        reactions.c.emoji == _param("emoji"),
+        reactions.c.owner == _param("owner"),
+    )
+)
+GIVE = Statement.of(
+    reactions.insert().values(
+        message_id=_param("id"),
+        emoji=_param("emoji"),
+        owner=_param("owner"),
+        name=_param("name"),
+        created_at=_param("at"),
+    )
+)
+# Reactions of a list of messages (`IN` with one ? per message, at most 500 at a time).
+REACTIONS_OF = (
+    "SELECT message_id, emoji, owner, name FROM reactions WHERE message_id IN ({marks})"
+    " ORDER BY created_at, owner"
+)
 SECRET = Statement.of(sa.select(meta.c.value).where(meta.c.name == "secret"))
 NEW_SECRET = Statement.of(
     dialect_module.insert(meta)
@@ -144,9 +184,12 @@ LOAD_SESSION = Statement.of(
 )
 
 
+def _moment(stored: str | None) -> datetime | None:
+    return None if stored is None else _from_db(stored).replace(tzinfo=UTC)
+
+
 def _message(row: tuple[Any, ...]) -> Message:
-    id_, room, author, author_key, n, text, created = row
-    when = _from_db(created)
+    id_, room, author, author_key, n, text, created, owner, edited, deleted = row
     return Message(
         id=id_,
         room=room,
@@ -154,7 +197,10 @@ def _message(row: tuple[Any, ...]) -> Message:
         author_key=author_key,
         n=n,
         text=text,
-        created_at=when.replace(tzinfo=UTC),
+        created_at=_from_db(created).replace(tzinfo=UTC),
+        owner=owner,
+        edited_at=_moment(edited),
+        deleted_at=_moment(deleted),
     )
 
 
@@ -179,11 +225,14 @@ class SQLiteStore:
             self._db.execute("PRAGMA busy_timeout=5000")
             for ddl in SCHEMA:
                 self._db.execute(ddl)
-            for table, column, kind in ADDED_COLUMNS:  # a database from an older release
+            for column in ADDED_COLUMNS:  # a database from an older release
                 with contextlib.suppress(sqlite3.OperationalError):  # "duplicate column"
-                    self._db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
+                    self._db.execute(add_column(column, DIALECT))
             self._db.execute("UPDATE sessions SET seen_at = ? WHERE seen_at = 0", (time.time(),))
+            for ddl in search.SQLITE_SCHEMA:
+                self._db.execute(ddl)
             self._fold_rooms()
+            self._index_once()
         except (sqlite3.Error, OSError) as exc:
             raise StoreUnavailable(
                 N_("Cannot open the database: {problem}"), problem=str(exc)
@@ -198,6 +247,31 @@ class SQLiteStore:
             for table in ("messages", "sessions"):
                 db.execute(f"UPDATE {table} SET room = ? WHERE room = ?", (new, old))  # noqa: S608
         db.execute("INSERT OR IGNORE INTO meta (name, value) VALUES (?, '1')", (ROOMS_FOLDED,))
+
+    def _index_once(self) -> None:
+        """Index the messages of a database from before search (new ones index themselves)."""
+        db = self.db
+        if db.execute("SELECT 1 FROM meta WHERE name = ?", (search.SQLITE_INDEXED,)).fetchone():
+            return
+        db.execute(search.SQLITE_REBUILD)
+        db.execute(
+            "INSERT OR IGNORE INTO meta (name, value) VALUES (?, '1')", (search.SQLITE_INDEXED,)
+        )
+
+    @contextlib.contextmanager
+    def _transaction(self, problem: str) -> Iterator[sqlite3.Connection]:
+        """All of it or none of it; any failure is `StoreUnavailable(problem)`."""
+        db = self.db
+        try:
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                yield db
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            db.execute("COMMIT")
+        except sqlite3.Error as exc:
+            raise StoreUnavailable(problem) from exc
 
     async def close(self) -> None:
         if self._db is not None:
@@ -237,15 +311,82 @@ class SQLiteStore:
 
     async def recent(self, room: str, limit: int) -> list[Message]:
         rows = self._run(RECENT, _UNREADABLE, room=room, limit=limit)
-        return [_message(row) for row in reversed(rows)]
+        return self._with_reactions([_message(row) for row in reversed(rows)])
 
     async def after(self, room: str, after_id: int, limit: int) -> list[Message]:
         rows = self._run(AFTER, _UNREADABLE, room=room, after=after_id, limit=limit)
-        return [_message(row) for row in rows]
+        return self._with_reactions([_message(row) for row in rows])
 
     async def before(self, room: str, before_id: int, limit: int) -> list[Message]:
         rows = self._run(BEFORE, _UNREADABLE, room=room, before=before_id, limit=limit)
-        return [_message(row) for row in reversed(rows)]
+        return self._with_reactions([_message(row) for row in reversed(rows)])
+
+    def _with_reactions(self, found: list[Message]) -> list[Message]:
+        """`found`, each message with its reactions."""
+        if not found:
+            return found
+        ids = [m.id for m in found]
+        rows: list[tuple[Any, ...]] = []
+        try:
+            for start in range(0, len(ids), 500):  # SQLite's limit on parameters
+                chunk = ids[start : start + 500]
+                sql = REACTIONS_OF.format(marks=",".join("?" * len(chunk)))
+                rows += self.db.execute(sql, chunk).fetchall()
+        except sqlite3.Error as exc:
+            raise StoreUnavailable(_UNREADABLE) from exc
+        by_message = gathered(rows)
+        return [
+            dataclasses.replace(m, reactions=by_message[m.id]) if m.id in by_message else m
+            for m in found
+        ]
+
+    async def get(self, room: str, message_id: int) -> Message | None:
+        rows = self._run(GET, _UNREADABLE, room=room, id=message_id)
+        return self._with_reactions([_message(rows[0])])[0] if rows else None
+
+    async def edit(self, room: str, message_id: int, text: str, at: datetime) -> Message | None:
+        values = {"id": message_id, "room": room, "text": text, "at": _to_db(at)}
+        with self._transaction(_UNCHANGED) as db:
+            rows = db.execute(GET.sql, GET.parameters(values)).fetchall()
+            if not rows or not db.execute(EDIT.sql, EDIT.parameters(values)).rowcount:
+                return None
+        return await self.get(room, message_id)
+
+    async def delete(self, room: str, message_id: int, at: datetime) -> Message | None:
+        values = {"id": message_id, "room": room, "at": _to_db(at)}
+        with self._transaction(_UNCHANGED) as db:
+            rows = db.execute(GET.sql, GET.parameters(values)).fetchall()
+            if not rows or not db.execute(DELETE.sql, DELETE.parameters(values)).rowcount:
+                return None
+            db.execute(FORGET_REACTIONS.sql, FORGET_REACTIONS.parameters(values))
+        return await self.get(room, message_id)
+
+    async def react(
+        self, room: str, message_id: int, emoji: str, owner: str, name: str, at: datetime
+    ) -> tuple[Reaction, ...] | None:
+        values = {"id": message_id, "room": room, "emoji": emoji, "owner": owner}
+        with self._transaction(_UNCHANGED) as db:
+            found = db.execute(GET.sql, GET.parameters(values)).fetchall()
+            if not found or found[0][9] is not None:  # unknown or deleted
+                return None
+            if not db.execute(TAKE_BACK.sql, TAKE_BACK.parameters(values)).rowcount:
+                given = {**values, "name": name, "at": _to_db(at)}
+                db.execute(GIVE.sql, GIVE.parameters(given))
+        message = await self.get(room, message_id)
+        return message.reactions if message else ()
+
+    async def search(
+        self, room: str, words: list[str], limit: int, before: int | None = None
+    ) -> list[Message]:
+        if not words:
+            return []
+        match = search.fts5_match(room, words)
+        below = LAST_ID if before is None else before
+        try:
+            rows = self.db.execute(search.SQLITE_SEARCH, (match, below, room, limit)).fetchall()
+        except sqlite3.Error as exc:
+            raise StoreUnavailable(_UNREADABLE) from exc
+        return self._with_reactions([_message(row) for row in rows])
 
     async def secret(self) -> str:
         self._run(NEW_SECRET, _AWAY, value=token_urlsafe(32))
@@ -297,4 +438,5 @@ class SQLiteStore:
 
 
 _UNREADABLE = N_("The message history cannot be read right now.")
+_UNCHANGED = N_("The message could not be changed: nothing was changed. Try again in a moment.")
 _AWAY = N_("The database is not answering.")

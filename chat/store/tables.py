@@ -16,6 +16,9 @@ messages = sa.Table(
     sa.Column("n", sa.Integer, nullable=False),
     sa.Column("text", sa.Text, nullable=False),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("owner", sa.String(32), nullable=False, server_default=""),
+    sa.Column("edited_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("deleted_at", sa.DateTime(timezone=True), nullable=True),
     sa.Index("ix_messages_room_id", "room", "id"),
     sa.Index("ix_messages_author_key_n", "author_key", "n"),
 )
@@ -29,21 +32,48 @@ sessions = sa.Table(
     sa.Column("seen_at", sa.Float, nullable=False, server_default="0"),
     sa.Index("ix_sessions_seen_at", "seen_at"),
 )
+# One row per person and kind of reaction to a message; `owner` is whose it is (see NewMessage).
+reactions = sa.Table(
+    "reactions",
+    metadata,
+    sa.Column("message_id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), nullable=False),
+    sa.Column("emoji", sa.String(16), nullable=False),
+    sa.Column("owner", sa.String(32), nullable=False),
+    sa.Column("name", sa.String(64), nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint("message_id", "emoji", "owner"),
+)
 meta = sa.Table(
     "meta",
     metadata,
     sa.Column("name", sa.String(32), primary_key=True),
     sa.Column("value", sa.Text, nullable=False),
 )
-COLUMNS = [c for c in messages.c if c.name != "id"]
+COLUMNS = [c for c in messages.c if c.name not in {"id", "edited_at", "deleted_at"}]  # NewMessage
 LAST_ID = 2**63 - 1  # above every id
-# Columns added after a table's first release: (table, column, SQL type), for existing databases.
-ADDED_COLUMNS = [("sessions", "seen_at", "FLOAT NOT NULL DEFAULT 0")]
+# Columns added after a table's first release, added to existing databases when they open.
+ADDED_COLUMNS = [
+    sessions.c.seen_at,
+    messages.c.owner,
+    messages.c.edited_at,
+    messages.c.deleted_at,
+]
 # Room names were ASCII and case-sensitive before release 0.2; now they are case-folded. Rooms
 # stored under capitals are renamed once (marked in `meta`), so `Dev`'s history is `dev`'s.
 ROOMS_FOLDED = "rooms_folded"
 UNFOLDED_ROOMS = "SELECT DISTINCT room FROM messages WHERE room <> lower(room)"
 _OLD_ROOM = re.compile(r"[A-Za-z0-9_-]{1,32}")
+
+
+def add_column(column: sa.Column[Any], dialect: sa.Dialect, if_not_exists: str = "") -> str:
+    """`ALTER TABLE … ADD COLUMN …` for one of `ADDED_COLUMNS`, in `dialect`'s SQL."""
+    kind = column.type.compile(dialect=dialect)
+    rule = "" if column.nullable else " NOT NULL"
+    default = column.server_default
+    if default is not None:
+        rule += f" DEFAULT '{default.arg}'"  # type: ignore[attr-defined]
+    table = column.table.name
+    return f"ALTER TABLE {table} ADD COLUMN {if_not_exists}{column.name} {kind}{rule}"
 
 
 def folded(rooms: list[str]) -> list[tuple[str, str]]:

@@ -13,8 +13,9 @@ from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
 
 import chat
-from chat import gallery, pages, ws
+from chat import actions, gallery, pages, ws
 from chat.broker import open_broker
+from chat.changes import Changes
 from chat.config import Settings
 from chat.context import Look
 from chat.error_pages import error_pages
@@ -55,12 +56,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             store, secret, settings.session_ttl, settings.max_sessions, settings.session_expiry
         )
         hub = Hub(broker, settings.history_size, store)
+        chat_ = Chat(store, broker, sessions, settings)
         app.state.services = Services(
             settings=settings,
             store=store,
             broker=broker,
             sessions=sessions,
-            chat=Chat(store, broker, sessions, settings),
+            chat=chat_,
+            changes=Changes(store, settings, chat_.publish),
             hub=hub,
             renderer=renderer,
             languages=languages,
@@ -91,6 +94,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app = FastAPI(title="chat", version=chat.__version__, lifespan=lifespan)
     app.include_router(pages.router)
+    app.include_router(actions.router)
     app.include_router(ws.router)
     if settings.gallery_on:
         app.include_router(gallery.router)

@@ -24,6 +24,7 @@ class Settings(BaseSettings):
     heartbeat: float = Field(default=4.0, gt=0)
     rate_per_second: float = Field(default=5.0, gt=0)
     rate_burst: int = Field(default=10, ge=1)
+    edit_window: float = Field(default=900.0, ge=0)
     max_connections_per_ip: int = Field(default=50, ge=1)
     log_level: str = "info"
     secret_key: str = ""

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from chat.config import Settings
+from chat.store.base import REACTIONS
 
 UTC_ZONE = ZoneInfo("UTC")
 
@@ -21,6 +22,7 @@ class Viewer:
     name: str
     session: str  # the page's secret session id, for its forms
     next: int = 1  # the number the composer gives its next draft
+    owner: str = ""  # the public tag of their browser: messages with it are theirs to change
 
     def __bool__(self) -> bool:
         return bool(self.key)
@@ -38,6 +40,8 @@ class Look:
     heartbeat: float  # seconds between "online" refreshes
     offline_after: float  # seconds without one before a page shows "offline"
     development: bool  # `chat serve --reload`: template errors are shown on the page
+    edit_window: float  # seconds after sending that its author may edit or delete a message
+    reactions: tuple[str, ...]  # the reactions people can give, in the order offered
 
     @classmethod
     def of(cls, settings: Settings) -> "Look":
@@ -47,6 +51,8 @@ class Look:
             heartbeat=settings.heartbeat,
             offline_after=max(10.0, settings.heartbeat * 2.5),
             development=settings.development,
+            edit_window=settings.edit_window,
+            reactions=REACTIONS,
         )
 
 
@@ -60,7 +66,14 @@ STATE: dict[str, Any] = {
     "following": None,  # `page`: the message shown just after it (its day may go on)
     "previous": None,  # the message before `m` in the room, if known (grouping, day breaks)
     "before": 0,  # the oldest message shown: older ones load from before it (0: the start)
-    "paged": False,  # a page of older history without JavaScript (?before=ID)
+    "paged": False,  # a page of history, not live: older pages without JavaScript, or `around`
+    "around": 0,  # the message a page of history was opened at (a search result)
+    "after": 0,  # the newest message shown when newer ones exist (a page of history)
+    "editing": 0,  # the message shown as its edit form
+    "swap": "",  # `changed`: the hx-swap-oob of the message pushed on its own
+    "query": "",  # what was searched for
+    "words": [],  # its words, to mark in the results
+    "results": [],  # the messages found, newest first
     "members": [],  # names of the people online
     "dropped": [],  # ids of notices pages remove (only the last few are kept)
     "notices": [],  # {"id", "kind": join|leave|rename, "name", "old"} of people coming and going
@@ -68,6 +81,7 @@ STATE: dict[str, Any] = {
     "beat": "",  # the heartbeat's phase: first (on connecting), then odd, even, odd…
     "error": "",  # what went wrong with the last message (under the composer)
     "draft": "",  # the text the composer keeps after an error
+    "refusal": "",  # why an edit, a delete or a reaction was refused
     "name_error": "",
     "name_draft": "",
     "oob": "",  # the hx-swap-oob value when the block is pushed ("" on the page)

@@ -17,12 +17,21 @@ from chat.i18n import N_, Language, Languages
 from chat.rendering import Renderer, template_problem
 from chat.sessions import Session
 from chat.store import Message
+from chat.store.base import Reaction
 
 ROOM = "room.html"
 BEATS_KEPT = 4096  # status fragments kept per variant (four beats a room)
 log = logging.getLogger(__name__)
 PROBLEM = "default:problem.html"  # built in: a designer's template error cannot break it
 JSON_SUBPROTOCOL = "chat.v1.json"
+
+
+@dataclass(frozen=True, slots=True)
+class Reacted:
+    """Which message, and its reactions now (what templates need of it to show them)."""
+
+    id: int
+    reactions: tuple[Reaction, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +70,14 @@ class Format(Protocol):
         """A page of older history a client asked for (pages ask over HTTP instead)."""
         ...
 
+    def changed(self, message: Message, around: "Around") -> str:
+        """A message edited or deleted: as it is now, in place of the old one."""
+        ...
+
+    def reacted(self, room: str, reacted: "Reacted") -> str:
+        """A message's reactions as they are now."""
+        ...
+
     def presence(
         self,
         room: str,
@@ -79,6 +96,10 @@ class Format(Protocol):
     def sent(self, session: Session, message: Message) -> str: ...
 
     def named(self, session: Session) -> str: ...
+
+    def done(self, room: str, change: str, message_id: int) -> str:
+        """The reply to a change a client asked for (its event follows, as for everyone)."""
+        ...
 
     def error(self, error: ChatError, room: str = "") -> str: ...
 
@@ -149,6 +170,12 @@ class HtmlFormat:
     def older(self, room: str, messages: list[Message], before: int) -> str:
         return ""
 
+    def changed(self, message: Message, around: "Around") -> str:
+        return self._block("changed", message.room, m=message, swap="true", **around.state())
+
+    def reacted(self, room: str, reacted: Reacted) -> str:
+        return self._block("reacted", room, m=reacted)
+
     def presence(
         self,
         room: str,
@@ -175,6 +202,9 @@ class HtmlFormat:
     def named(self, session: Session) -> str:
         return ""  # pages rename with a form over HTTP
 
+    def done(self, room: str, change: str, message_id: int) -> str:
+        return ""  # pages change messages with forms over HTTP
+
     def error(self, error: ChatError, room: str = "") -> str:
         return self._block("composer_error", room, error=error.text(self.language), oob="true")
 
@@ -194,7 +224,13 @@ class HtmlFormat:
 
 def viewer_of(session: Session) -> Viewer:
     """The person a page (or a fragment only they receive) is rendered for."""
-    return Viewer(key=session.key, name=session.name, session=session.id, next=session.seq + 1)
+    return Viewer(
+        key=session.key,
+        name=session.name,
+        session=session.id,
+        next=session.seq + 1,
+        owner=session.owner,
+    )
 
 
 def notice(event: Event) -> dict[str, str]:
@@ -215,9 +251,23 @@ def message_json(message: Message) -> dict[str, Any]:
         "id": message.id,
         "author": message.author,
         "author_key": message.author_key,
+        "owner": message.owner,
         "n": message.n,
         "text": message.text,
         "time": message.created_at.isoformat(),
+        "edited": message.edited_at.isoformat() if message.edited_at else None,
+        "deleted": message.deleted,
+        "reactions": [reaction_json(r) for r in message.reactions],
+    }
+
+
+def reaction_json(reaction: Reaction) -> dict[str, Any]:
+    """One kind of reaction: how many, and who (names to show, owners to find your own)."""
+    return {
+        "emoji": reaction.emoji,
+        "count": len(reaction.names),
+        "names": list(reaction.names),
+        "owners": list(reaction.owners),
     }
 
 
@@ -259,6 +309,15 @@ class JsonFormat:
         page = [message_json(m) for m in messages]
         return _dumps({"type": "older", "room": room, "before": before, "messages": page})
 
+    def changed(self, message: Message, around: "Around") -> str:
+        if message.deleted:
+            return _dumps({"type": "delete", "room": message.room, "id": message.id})
+        return _dumps({**message_json(message), "type": "edit"})
+
+    def reacted(self, room: str, reacted: Reacted) -> str:
+        reactions = [reaction_json(r) for r in reacted.reactions]
+        return _dumps({"type": "reactions", "room": room, "id": reacted.id, "reactions": reactions})
+
     def presence(
         self,
         room: str,
@@ -285,6 +344,7 @@ class JsonFormat:
                 "key": session.key,
                 "session": session.id,
                 "seq": session.seq,
+                "owner": session.owner,
             }
         )
 
@@ -293,6 +353,9 @@ class JsonFormat:
 
     def named(self, session: Session) -> str:
         return _dumps({"type": "named", "room": session.room, "name": session.name})
+
+    def done(self, room: str, change: str, message_id: int) -> str:
+        return _dumps({"type": "done", "room": room, "change": change, "id": message_id})
 
     def error(self, error: ChatError, room: str = "") -> str:
         message = error.text(self.language)

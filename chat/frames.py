@@ -12,6 +12,16 @@ _LARGEST_NUMBER = 2**31 - 1
 _LARGEST_ID = 2**63 - 1
 _KNOWN_RENAME = {"type", "name"}
 _KNOWN_OLDER = {"type", "before"}
+_KNOWN_CHANGE = {
+    "edit": {"type", "id", "text"},
+    "delete": {"type", "id"},
+    "react": {"type", "id", "emoji"},
+}
+_CHANGE_EXAMPLE = {
+    "edit": '{"type": "edit", "id": 123, "text": "…"}',
+    "delete": '{"type": "delete", "id": 123}',
+    "react": '{"type": "react", "id": 123, "emoji": "👍"}',
+}
 EXAMPLE = '{"message": "hi"}'  # what error messages show as a frame to send
 
 
@@ -32,13 +42,24 @@ class Older:
 
 
 @dataclass(frozen=True, slots=True)
+class Change:
+    """A request to edit (`text`), delete or react to (`emoji`) message `id` (JSON clients;
+    pages use forms). The values are checked by the domain."""
+
+    kind: str  # edit | delete | react
+    id: object
+    text: object = None
+    emoji: object = None
+
+
+@dataclass(frozen=True, slots=True)
 class Rename:
     """A request to change the display name (JSON clients; pages use a form)."""
 
     name: object
 
 
-def parse_frame(raw: str) -> SendMessage | Rename | Older:
+def parse_frame(raw: str) -> SendMessage | Rename | Older | Change:
     """Turn one text frame into a command, or raise `InvalidInput` saying what was wrong."""
     try:
         data = json.loads(raw)
@@ -70,6 +91,15 @@ def parse_frame(raw: str) -> SendMessage | Rename | Older:
                 example='{"type": "older", "before": 123}',
             )
         return Older(before=before)
+    kind = data.get("type")
+    if isinstance(kind, str) and kind in _KNOWN_CHANGE:
+        if set(data) != _KNOWN_CHANGE[kind]:
+            raise InvalidInput(
+                N_("That change is {example}."),
+                code=f"invalid_{kind}",
+                example=_CHANGE_EXAMPLE[kind],
+            )
+        return Change(kind, data["id"], data.get("text"), data.get("emoji"))
     unknown = sorted(set(data) - _KNOWN)
     if unknown:
         raise InvalidInput(
@@ -80,7 +110,9 @@ def parse_frame(raw: str) -> SendMessage | Rename | Older:
     kind = data.get("type", "message")
     if kind != "message":
         raise InvalidInput(
-            N_('Unknown type {kind}; send "message", "rename" or "older".'),
+            N_(
+                'Unknown type {kind}; send "message", "rename", "older", "edit", "delete", "react".'
+            ),
             code="unknown_type",
             kind=repr(kind),
         )

@@ -14,11 +14,12 @@ from typing import Any
 from chat.broker import Broker, Event, Member
 from chat.connection import Connection, Outbox
 from chat.errors import ChatError
-from chat.formats import Around, Format
+from chat.formats import Around, Format, Reacted
 from chat.ordering import RoomOrder
 from chat.rooms import channel, names_of, present_of
 from chat.sockets import websocket_frame
 from chat.store import Message, Store, more_before
+from chat.store.base import Reaction
 
 log = logging.getLogger(__name__)
 PRESENCE_GATHERING = 0.5  # seconds a room's presence changes wait to go out together
@@ -147,6 +148,18 @@ class Hub:
             if event["type"] == "message":
                 self.orders[room].receive(Message.from_json(event["message"]))
                 return
+            if event["type"] in {"edit", "delete"}:
+                message = Message.from_json(event["message"])
+                previous = event.get("previous")
+                earlier = Message.from_json(previous) if previous else None
+                self.orders[room].change(message.id, lambda: self._send_change(message, earlier))
+                return
+            if event["type"] == "react":
+                reactions = tuple(Reaction.from_json(r) for r in event["reactions"])
+                reacted = Reacted(event["id"], reactions)
+                render: Callable[[Format], str] = lambda f: f.reacted(room, reacted)  # noqa: E731
+                self.orders[room].change(reacted.id, lambda: self._broadcast([room], render))
+                return
             if event["type"] == "rename":
                 for connection in self.rooms[room]:
                     if connection.session.key == event["key"]:
@@ -165,6 +178,15 @@ class Hub:
         around = Around(previous, self.present.get(message.room, {}))
         render: Callable[[Format], str] = lambda f: f.message(message, around)  # noqa: E731
         self._broadcast([message.room], render, message.id)
+
+    def _send_change(self, message: Message, previous: Message | None) -> None:
+        """A message as it is now, once its own event has gone out (rendered once per format)."""
+        last = self.last.get(message.room)
+        if last is not None and last.id == message.id:  # keeps a group a notice ended ended
+            self.last[message.room] = dataclasses.replace(message, author_key=last.author_key)
+        around = Around(previous, self.present.get(message.room, {}))
+        render: Callable[[Format], str] = lambda f: f.changed(message, around)  # noqa: E731
+        self._broadcast([message.room], render)
 
     def resync_room(self, room: str) -> None:
         """Re-send local pages of `room` its history (a message was stored but not published)."""

@@ -17,7 +17,7 @@ GIVE_UP = 5  # store reads in a row with nothing passed on at all before a gap i
 class RoomOrder:
     """Passes a room's messages on in store order, each once; fills gaps from the store."""
 
-    __slots__ = ("deliver", "fetch", "filling", "last", "stalled", "waiting")
+    __slots__ = ("changes", "deliver", "fetch", "filling", "last", "stalled", "waiting")
 
     def __init__(
         self,
@@ -30,12 +30,14 @@ class RoomOrder:
         self.waiting: dict[int, Message] = {}  # by the id of the message they follow
         self.filling: asyncio.TimerHandle | asyncio.Task[None] | None = None
         self.stalled = 0  # store reads in a row that moved nothing on
+        self.changes: dict[int, list[Callable[[], None]]] = {}  # by the message they change
 
     def seen(self, newest: int) -> None:
         """Pages were just given the room up to `newest` (history or a resync; 0: empty)."""
         if self.last is None or newest > self.last:
             self.last = newest
         self._release()
+        self._apply_changes()
         self._wait_for_gaps()
 
     def receive(self, message: Message) -> None:
@@ -51,6 +53,14 @@ class RoomOrder:
         self.waiting[message.prev] = message
         self._wait_for_gaps()
 
+    def change(self, message_id: int, apply: Callable[[], None]) -> None:
+        """A change to a message (an edit, a delete, reactions) goes out after the message
+        itself: at once if it has been passed on, else when it is."""
+        if self.last is not None and message_id <= self.last:
+            apply()
+        else:
+            self.changes.setdefault(message_id, []).append(apply)
+
     def _wait_for_gaps(self) -> None:
         if self.waiting and self.filling is None:
             loop = asyncio.get_running_loop()
@@ -64,6 +74,15 @@ class RoomOrder:
         self.last = message.id
         self.stalled = 0
         self.deliver(message)
+        self._apply_changes()
+
+    def _apply_changes(self) -> None:
+        """Changes whose message has been passed on (or that the history already showed)."""
+        if self.last is None or not self.changes:
+            return
+        for message_id in [i for i in self.changes if i <= self.last]:
+            for apply in self.changes.pop(message_id):
+                apply()
 
     def _release(self) -> None:
         """Pass on the waiting messages whose predecessor has now been passed on."""

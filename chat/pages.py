@@ -42,8 +42,12 @@ def room_url(room: str) -> str:
 
 
 @router.get("/", response_class=HTMLResponse, summary="The lobby room")
-async def lobby(request: Request, before: int | None = Query(None, gt=0)) -> Response:
-    return await _room_page(request, "lobby", before)
+async def lobby(
+    request: Request,
+    before: int | None = Query(None, gt=0),
+    around: int | None = Query(None, gt=0, lt=2**63),
+) -> Response:
+    return await render_room(request, "lobby", before=before, around=around)
 
 
 @router.get("/rooms", response_class=HTMLResponse, summary="Active rooms, and a way to open one")
@@ -63,13 +67,16 @@ async def rooms(request: Request, room: str | None = None) -> Response:
 
 @router.get("/rooms/{room}", response_class=HTMLResponse, summary="A room (created on first use)")
 async def room_page(
-    request: Request, room: str, before: int | None = Query(None, gt=0)
+    request: Request,
+    room: str,
+    before: int | None = Query(None, gt=0),
+    around: int | None = Query(None, gt=0, lt=2**63),
 ) -> Response:
     canonical = room_name(room)
     if canonical != room:  # `Общий` or a decomposed `café`: the one address of that room
         query = f"?{request.url.query}" if request.url.query else ""
         return RedirectResponse(room_url(canonical) + query, PERMANENT)
-    return await _room_page(request, room, before)
+    return await render_room(request, room, before=before, around=around)
 
 
 @router.get(
@@ -242,33 +249,61 @@ async def ws_info(request: Request) -> dict[str, Any]:
     return {"rooms": counts, "total": sum(counts.values())}
 
 
-async def _room_page(request: Request, room: str, before: int | None = None) -> Response:
-    """A room's page: its latest messages, or (`before`, for readers without JavaScript) the
-    page of history before that message."""
+async def render_room(
+    request: Request,
+    room: str,
+    *,
+    before: int | None = None,
+    around: int | None = None,
+    status: int = 200,
+    **state: Any,
+) -> Response:
+    """A room's page: its latest messages, or a page of history that is not live: the page
+    before message `before` (readers without JavaScript), or the messages `around` one (a
+    search result in its place)."""
     services = services_of(request)
     room = room_name(room)
     me = await _resumed(request, room)
-    state: dict[str, Any] = {}
     if before is not None:
         history, more = await services.chat.older(room, before)
-        state = {"history": history, "before": more, "paged": True}
+        state.update(history=history, before=more, paged=True)
+    elif around is not None:
+        state.update(await _around(services, room, around), paged=True, around=around)
     if me is None:
-        if before is None:
+        if "history" not in state:
             state["history"] = await services.store.recent(room, services.settings.history_size)
         shown = state["history"]
-        cursor = shown[-1].id if shown and before is None else 0  # 0: a socket shows the latest
+        cursor = (
+            shown[-1].id if shown and not state.get("paged") else 0
+        )  # 0: a socket shows the latest
         browser = request.cookies.get(BROWSER_COOKIE) or secrets.token_urlsafe(16)
         me = await services.chat.open_session(
             room, unquote(request.cookies.get(NAME_COOKIE) or "") or None, cursor, browser
         )
-        response = await _render_room(request, me, **state)
+        response = await _render_room(request, me, status=status, **state)
         response.set_cookie(BROWSER_COOKIE, browser, max_age=YEAR, httponly=True, samesite="lax")
         if NAME_COOKIE not in request.cookies:  # a generated name is kept across reloads too
             _remember_name(response, me.name)
     else:
-        response = await _render_room(request, me, **state)
+        response = await _render_room(request, me, status=status, **state)
     response.delete_cookie(RESUME_COOKIE)
     return response
+
+
+AROUND = 25  # messages shown on each side of the one a page of history opens at
+
+
+async def _around(services: Services, room: str, around: int) -> dict[str, Any]:
+    """The messages around `around` (it included), where older ones start, and the newest
+    shown if newer ones exist."""
+    earlier = await services.store.before(room, around + 1, AROUND + 1)
+    later = await services.store.after(room, around, AROUND + 1)
+    shown = earlier + later[:AROUND]
+    return {
+        "history": shown,
+        "before": more_before(earlier, AROUND + 1),
+        "after": shown[-1].id if len(later) > AROUND else 0,
+    }
 
 
 async def _resumed(request: Request, room: str) -> Session | None:
@@ -303,7 +338,7 @@ async def _render_room(
         zone=services.zones.of(request),
         messages=history,
         path=room_url(me.room),
-        asked=_asked(request),
+        asked=asked_of(request),
         members=await services.chat.members(me.room),
         present=await present(services.broker, me.room),
         nonce=request.state.nonce,
@@ -318,13 +353,13 @@ def _remember_name(response: Response, name: str) -> None:
     response.set_cookie(NAME_COOKIE, quoted, max_age=YEAR, httponly=True, samesite="lax")
 
 
-def _asked(request: Request) -> str:
+def asked_of(request: Request) -> str:
     """`?lang=CODE` if the address asked for a language: a page opened so stays in it."""
     asked = request.query_params.get("lang")
     return f"?{urlencode({'lang': asked})}" if asked else ""
 
 
 def _back_to(me: Session, request: Request) -> Response:
-    response = RedirectResponse(room_url(me.room) + _asked(request), SEE_OTHER)
+    response = RedirectResponse(room_url(me.room) + asked_of(request), SEE_OTHER)
     response.set_cookie(RESUME_COOKIE, me.id, max_age=60, httponly=True, samesite="lax")
     return response

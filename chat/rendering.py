@@ -24,7 +24,7 @@ from jinja2.runtime import Context
 
 from chat.context import EVERYONE, Look, Viewer, context
 from chat.i18n import Language, Languages
-from chat.text import continuing, new_day, parts
+from chat.text import continuing, found, new_day, parts, within
 from chat.zones import local
 
 _PACKAGE = Path(__file__).resolve().parent
@@ -86,8 +86,8 @@ def make_environment(overrides: Path | None = None, reload: bool = False) -> Env
         extensions=["jinja2.ext.i18n"],
     )
     env.install_gettext_callables(_gettext, _ngettext, newstyle=True)  # type: ignore[attr-defined]
-    env.filters.update(clock=_clock, day=_day, number=_number, parts=parts)
-    env.tests.update(continuing=continuing, new_day=new_day)
+    env.filters.update(clock=_clock, day=_day, number=_number, parts=parts, found=found)
+    env.tests.update(continuing=continuing, new_day=new_day, within=within)
     return env
 
 

@@ -95,6 +95,7 @@ class Chat:
                 n=session.seq + 1,
                 text=clean,
                 created_at=datetime.now(UTC),
+                owner=session.owner,
             )
             try:
                 message = await self.store.add(draft)
@@ -104,20 +105,22 @@ class Chat:
                 session.unsure = draft.n
                 raise
             session.seq = message.n
-        await self._publish(message)
+        event = {"type": "message", "room": message.room, "message": message.to_json()}
+        await self.publish(message.room, event)
         return message
 
-    async def _publish(self, message: Message) -> None:
-        """A stored message is a sent message: if publishing fails, local pages are resynced
-        now and the event is published again until it goes through (receivers put it in its
-        place or drop it if they already have it)."""
-        event = {"type": "message", "room": message.room, "message": message.to_json()}
+    async def publish(self, room: str, event: Event) -> None:
+        """A stored message (or change) is a sent one: if publishing fails, local pages are
+        resynced now and the event is published again until it goes through (receivers put
+        it in its place or drop it if they already have it)."""
         try:
-            await self.broker.publish(channel(message.room), event)
+            await self.broker.publish(channel(room), event)
         except Exception:
-            log.warning("message %s was stored but not published: retrying", message.id)
+            log.warning(
+                "a %s event of a room was stored but not published: retrying", event["type"]
+            )
             if self.on_unpublished is not None:
-                self.on_unpublished(message.room)
+                self.on_unpublished(room)
             task = asyncio.create_task(self._publish_later(event))
             self._retries.add(task)
             task.add_done_callback(self._retries.discard)
@@ -132,7 +135,7 @@ class Chat:
                 await self.broker.publish(channel(event["room"]), event)
                 return
             delay = min(delay * 2, 10.0)
-        log.warning("gave up publishing message %s again", event["message"]["id"])
+        log.warning("gave up publishing a %s event again", event["type"])
 
     async def rename(self, session: Session, wanted: object) -> None:
         """Change the display name of `session`; it must be free among people online in the room.

@@ -3,6 +3,7 @@
 from dataclasses import dataclass
 
 from chat.broker import Broker
+from chat.changes import Changes
 from chat.config import Settings
 from chat.formats import Formats
 from chat.hub import Hub
@@ -21,6 +22,7 @@ class Services:
     broker: Broker
     sessions: Sessions
     chat: Chat
+    changes: Changes
     hub: Hub
     renderer: Renderer
     languages: Languages

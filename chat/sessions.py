@@ -8,6 +8,7 @@ a message: after `ttl`), and its row is deleted.
 """
 
 import asyncio
+import hashlib
 import secrets
 import time
 from collections import OrderedDict
@@ -29,6 +30,14 @@ def new_name() -> str:
     return "user_" + "".join(secrets.choice(alphabet) for _ in range(8))
 
 
+def owner_of(browser: str, key: str) -> str:
+    """The public tag of whoever writes from a browser (or, without one, a client's session):
+    what makes a message theirs. A hash, so the browser's own id never leaves the server."""
+    if browser:
+        return "b" + hashlib.sha256(f"chat owner {browser}".encode()).hexdigest()[:24]
+    return "k" + key
+
+
 @dataclass(eq=False, slots=True)
 class Session:
     """A page load. `id` is secret (it authorises sending); `key` is the public author id."""
@@ -46,6 +55,10 @@ class Session:
     bucket: TokenBucket | None = None
     posting: asyncio.Lock | None = None  # held while one of its messages is stored
     unsure: int = 0  # a number whose storing failed, perhaps after the database committed it
+
+    @property
+    def owner(self) -> str:
+        return owner_of(self.browser, self.key)
 
     def record(self) -> SessionRecord:
         return SessionRecord(key=self.key, room=self.room, name=self.name, browser=self.browser)

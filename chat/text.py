@@ -6,7 +6,7 @@ template like any other text. The parts joined again are exactly the text typed.
 
 import re
 from dataclasses import dataclass
-from datetime import datetime, tzinfo
+from datetime import UTC, datetime, tzinfo
 from typing import Any, Protocol
 
 # An address runs to the next space or angle bracket or quote; trailing punctuation is the
@@ -69,6 +69,38 @@ def _trimmed(address: str) -> str:
             break
         address = address[:-1]
     return address
+
+
+_WORD = re.compile(r"\w+")
+
+
+@dataclass(frozen=True, slots=True)
+class Found:
+    """A run of a search result's text; `found` when it is one of the words searched for."""
+
+    text: str
+    found: bool = False
+
+
+def found(text: str, words: list[str]) -> list[Found]:
+    """`text` cut at each word of `words` (as search matches them: whole, any case)."""
+    wanted = set(words)
+    runs: list[Found] = []
+    start = 0
+    for match in _WORD.finditer(text):
+        if match.group().casefold() in wanted:
+            if match.start() > start:
+                runs.append(Found(text[start : match.start()]))
+            runs.append(Found(match.group(), found=True))
+            start = match.end()
+    if start < len(text) or not runs:
+        runs.append(Found(text[start:]))
+    return runs
+
+
+def within(moment: datetime, seconds: float) -> bool:
+    """Is `moment` at most `seconds` ago?"""
+    return (datetime.now(UTC) - moment).total_seconds() <= seconds
 
 
 class Said(Protocol):

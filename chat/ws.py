@@ -6,16 +6,18 @@ import contextlib
 from fastapi import APIRouter, WebSocket
 from starlette.websockets import WebSocketDisconnect, WebSocketState
 
+from chat.changes import Actor
 from chat.connection import Connection
 from chat.errors import ChatError, InvalidInput, TooManyConnections
 from chat.formats import JSON_SUBPROTOCOL, Around, Format
-from chat.frames import Older, Rename, parse_frame
+from chat.frames import Change, Older, Rename, parse_frame
 from chat.i18n import N_
 from chat.inputs import room_name
 from chat.limits import TokenBucket
 from chat.rooms import names_of
 from chat.security import check_origin
 from chat.services import Services
+from chat.sessions import Session
 from chat.sockets import DIRECT
 from chat.store import more_before
 
@@ -133,6 +135,16 @@ async def _catch_up(services: Services, connection: Connection, reconnected: boo
             await connection.websocket.send_text(frame)
 
 
+async def _change(services: Services, session: Session, command: Change) -> int:
+    """Edit, delete or react as the client asked; the id of the message changed."""
+    changes, actor = services.changes, Actor.of(session)
+    if command.kind == "edit":
+        return (await changes.edit(actor, session.room, command.id, command.text)).id
+    if command.kind == "delete":
+        return (await changes.delete(actor, session.room, command.id)).id
+    return await changes.react(actor, session.room, command.id, command.emoji)
+
+
 async def _read_forever(services: Services, connection: Connection) -> None:
     """Handle the client's frames until it goes away (or is cut off for falling behind)."""
     websocket = connection.websocket
@@ -163,6 +175,9 @@ async def _handle(services: Services, connection: Connection, raw: str) -> None:
             elif isinstance(command, Older):
                 page, before = await services.chat.older(session.room, command.before)
                 reply = format.older(session.room, page, before)
+            elif isinstance(command, Change):
+                number = await _change(services, session, command)
+                reply = format.done(session.room, command.kind, number)
             else:
                 message = await services.chat.post(session, command.text, command.n)
                 reply = format.sent(session, message)

@@ -5,15 +5,23 @@ for FTS5, `plainto_tsquery` for PostgreSQL): quotes, `*`, `OR`, `-` or SQL never
 Every word must be in a message for it to match; words match whole, case-insensitively.
 """
 
-import re
+import unicodedata
 
 MAX_WORDS = 16
-_WORD = re.compile(r"\w+")
 
 
 def words(query: str) -> list[str]:
-    """The words of a search, case-folded, each once, in order (at most `MAX_WORDS`)."""
-    found = dict.fromkeys(_WORD.findall(query.casefold()))
+    """The words of a search, lower-cased, each once, in order (at most `MAX_WORDS`): runs of
+    letters and digits with their combining marks, cut where both engines cut a text (`_` and
+    punctuation part words; `नमस्ते` is one word, as PostgreSQL indexes it)."""
+    found: dict[str, None] = {}
+    word = ""
+    for char in unicodedata.normalize("NFC", query.lower()) + " ":
+        if char.isalnum() or (word and unicodedata.category(char)[0] == "M"):
+            word += char
+        elif word:
+            found[word] = None
+            word = ""
     return list(found)[:MAX_WORDS]
 
 
@@ -52,18 +60,25 @@ ORDER BY messages_fts.rowid DESC LIMIT ?
 
 
 def fts5_match(room: str, found: list[str]) -> str:
-    """An FTS5 query for messages of `room` with every word: each word a quoted term (a word
-    is letters and digits only, so it holds no quote), the room a quoted phrase."""
-    terms = " AND ".join(f'text : "{word}"' for word in found)
-    return f'room : "{room}" AND {terms}'
+    """An FTS5 query for messages of `room` with every word: each word and the room a quoted
+    string, which FTS5 cuts and folds as it cut the text (a word it cuts in two is a phrase)."""
+    terms = " AND ".join(f"text : {_quoted(word)}" for word in found)
+    return f"room : {_quoted(room)} AND {terms}"
+
+
+def _quoted(text: str) -> str:
+    return '"' + text.replace('"', '""') + '"'
 
 
 # PostgreSQL: a stored tsvector column under a GIN index. A query looks through the room's
 # newest `WINDOW` messages first (a backward scan of the room index: fast for common words);
 # only if that finds too few does it ask the GIN index (fast for rare words), below the window.
+# ASCII punctuation becomes a space before the parser reads a text: it would otherwise keep
+# `ann@example.com`, `example.org/a`, `v1.2` or `1.5` as single tokens that no words find.
 PG_SCHEMA = [
-    """ALTER TABLE messages ADD COLUMN IF NOT EXISTS words tsvector
-       GENERATED ALWAYS AS (to_tsvector('simple'::regconfig, text)) STORED""",
+    r"""ALTER TABLE messages ADD COLUMN IF NOT EXISTS words tsvector
+       GENERATED ALWAYS AS (to_tsvector('simple'::regconfig,
+           regexp_replace(text, '[\x21-\x2f\x3a-\x40\x5b-\x60\x7b-\x7e]+', ' ', 'g'))) STORED""",
     "CREATE INDEX IF NOT EXISTS ix_messages_words ON messages USING gin (words)",
 ]
 WINDOW = 5000

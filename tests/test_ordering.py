@@ -114,3 +114,24 @@ async def test_a_long_gap_is_read_page_by_page() -> None:
         while len(out) < 30:
             await asyncio.sleep(0.01)
     assert out == ids
+
+
+async def test_a_change_waits_behind_its_message_and_goes_in_order() -> None:
+    out: list[str] = []
+    order = RoomOrder(lambda m: out.append(f"message {m.id}"), Stored(5, 9).after)
+    order.change(5, lambda: out.append("early edit of 5"))  # before the history is known
+    order.seen(3)
+    order.change(2, lambda: out.append("edit of 2"))  # shown already: goes at once
+    order.receive(message(9, 5))  # early: waits for 5
+    order.change(9, lambda: out.append("reaction to 9"))
+    order.change(5, lambda: out.append("second edit of 5"))
+    assert out == ["edit of 2"]
+    order.receive(message(5, 3))
+    assert out == [
+        "edit of 2",
+        "message 5",
+        "early edit of 5",
+        "second edit of 5",
+        "message 9",
+        "reaction to 9",
+    ]

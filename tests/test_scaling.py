@@ -9,7 +9,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from websockets.sync.client import connect
 
+from chat.formats import JSON_SUBPROTOCOL as JSON
 from tests.browsing import ChatPage, fresh_room
 from tests.clients import RawClient
 from tests.html import messages, one, parse
@@ -281,3 +283,74 @@ def test_a_malformed_event_is_skipped_and_the_next_messages_arrive_everywhere(
                 continue
     for server in (first, second):
         assert "skipped" in server.log() or "could not deliver" in server.log()
+
+
+def _json_socket(server: ChatServer, room: str, name: str) -> Any:
+    url = server.url.replace("http", "ws", 1) + f"/rooms/{room}/ws?name={name}"
+    headers = {"Origin": server.url}
+    return connect(url, subprotocols=[JSON], additional_headers=headers, open_timeout=10)
+
+
+def _next(socket: Any, *kinds: str) -> dict[str, Any]:
+    while True:
+        event: dict[str, Any] = json.loads(socket.recv(timeout=10))
+        if event["type"] in kinds:
+            return event
+
+
+def test_edits_deletes_and_reactions_cross_processes_behind_their_message(
+    two_processes: tuple[ChatServer, ChatServer],
+) -> None:
+    """Each change, made on one process, reaches the other's pages after the message it
+    changes and in the order made; the last state each page sees is the store's."""
+    first, second = two_processes
+    room = fresh_room()
+    changes = ("message", "edit", "delete", "reactions")
+    with (
+        _json_socket(first, room, "ann") as ann,
+        _json_socket(second, room, "watcher") as watcher,
+        RawClient(second.url, room) as page,
+    ):
+        _next(ann, "members")
+        _next(watcher, "members")
+        page.receive_until("#members")
+        for i in range(30):
+            ann.send(json.dumps({"type": "message", "message": f"m{i}"}))
+            number = _next(ann, "sent")["id"]
+            ann.send(json.dumps({"type": "edit", "id": number, "text": f"m{i} edited"}))
+            ann.send(json.dumps({"type": "react", "id": number, "emoji": "👍"}))
+            if i % 5 == 4:
+                ann.send(json.dumps({"type": "delete", "id": number}))
+        seen: dict[int, dict[str, Any]] = {}
+        kinds: dict[int, list[str]] = {}
+        while len(seen) < 30 or sum(k.count("delete") for k in kinds.values()) < 6:
+            event = _next(watcher, *changes)
+            number = event["id"]
+            kinds.setdefault(number, []).append(event["type"])
+            if event["type"] == "reactions":
+                seen[number] = {**seen[number], "reactions": event["reactions"]}
+            elif event["type"] == "delete":
+                seen[number] = {**seen[number], "deleted": True, "text": ""}
+            else:
+                seen[number] = {**seen.get(number, {}), **event}
+        for number, order in kinds.items():
+            expected = ["message", "edit", "reactions"]
+            assert order[: len(expected)] == expected, (number, order)  # the message comes first
+        frames = ""
+        while not all(_replaced_after_appended(frames, number) for number in seen):
+            frames += page.receive_until("[hx-swap-oob]")
+        with urllib.request.urlopen(f"{second.url}/rooms/{room}/messages.json") as response:
+            stored_now = {m["id"]: m for m in json.load(response)["messages"]}
+    for number, message in seen.items():
+        now = stored_now[number]
+        assert (message["text"], bool(message.get("deleted"))) == (now["text"], now["deleted"])
+        assert now["reactions"] == ([] if now["deleted"] else message["reactions"])
+
+
+def _replaced_after_appended(frames: str, number: int) -> bool:
+    """In a page's frames, message `number` was appended, then replaced (an edit)."""
+    appended = frames.find(f'<li id="msg-{number}" data-n')
+    replaced = frames.find(f'<li id="msg-{number}"', appended + 1)
+    return (
+        -1 < appended < replaced and "hx-swap-oob" in frames[replaced : frames.find(">", replaced)]
+    )

@@ -83,6 +83,10 @@ def test_each_room_has_its_own_numbering_and_history(client: TestClient) -> None
         "n",
         "text",
         "time",
+        "owner",
+        "edited",
+        "deleted",
+        "reactions",
     }
 
 

@@ -58,7 +58,7 @@ def rendered_text(text: str) -> str:
         room="r", author="a", author_key="k", n=1, text=text, created_at=datetime.now(UTC), id=1
     )
     html = RENDERER.block(ROOM, "message", "r", m=message)
-    return html.split('<span class="text">', 1)[1].rsplit("</span>", 1)[0]
+    return html.split('<span class="text">', 1)[1].split("</span>", 1)[0]  # holds no span
 
 
 def text_of(html: str) -> str:

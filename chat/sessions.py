@@ -55,6 +55,7 @@ class Session:
     bucket: TokenBucket | None = None
     posting: asyncio.Lock | None = None  # held while one of its messages is stored
     unsure: int = 0  # a number whose storing failed, perhaps after the database committed it
+    issued: float = 0.0  # Unix time its page was rendered: later changes reach it on connecting
 
     @property
     def owner(self) -> str:
@@ -84,7 +85,15 @@ class Sessions:
         """A new page load: a signed id and nothing stored yet."""
         key = secrets.token_hex(6)
         token = self.signer.dumps({"r": room, "k": key, "n": name, "b": browser, "c": cursor})
-        return Session(id=token, key=key, room=room, name=name, browser=browser, cursor=cursor)
+        return Session(
+            id=token,
+            key=key,
+            room=room,
+            name=name,
+            browser=browser,
+            cursor=cursor,
+            issued=time.time(),
+        )
 
     async def get(self, token: str | None, room: str) -> Session:
         """The session `token` of `room`, or `Forbidden` (forged, another room's, or expired)."""
@@ -112,6 +121,7 @@ class Sessions:
             name=payload["n"],
             browser=payload["b"],
             cursor=int(payload["c"]),
+            issued=issued,
         )
         now = time.time()
         idle_limit = self.expiry if record is None or record.seq else min(self.ttl, self.expiry)

@@ -19,7 +19,7 @@ from chat.security import check_origin
 from chat.services import Services
 from chat.sessions import Session
 from chat.sockets import DIRECT
-from chat.store import more_before
+from chat.store import Message, more_before
 
 router = APIRouter()
 
@@ -127,10 +127,12 @@ async def _catch_up(services: Services, connection: Connection, reconnected: boo
     seen = [m for m in recent if m.id <= session.cursor]  # the page's last one groups the next
     around = Around(seen[-1] if seen else None, here)
     history = format.messages(session.room, shown, replace=replace, before=before, around=around)
+    changes = [] if replace else _changed_since(format, seen, session.issued, here)
     if recent:
         connection.floor = max(connection.floor, recent[-1].id)
     members = format.members(session.room, names_of(people))
-    for frame in (format.welcome(session), history, members, format.status(session.room, "first")):
+    status = format.status(session.room, "first")
+    for frame in (format.welcome(session), history, *changes, members, status):
         if frame:
             await connection.websocket.send_text(frame)
 
@@ -143,6 +145,22 @@ async def _change(services: Services, session: Session, command: Change) -> int:
     if command.kind == "delete":
         return (await changes.delete(actor, session.room, command.id)).id
     return await changes.react(actor, session.room, command.id, command.emoji)
+
+
+CLOCK_SLACK = 2.0  # seconds: the page may have been rendered by another process's clock
+
+
+def _changed_since(
+    format: Format, shown: list[Message], rendered: float, here: dict[str, str]
+) -> list[str]:
+    """Messages a page shows that were edited, deleted or reacted to after it was rendered,
+    as they are now."""
+    frames = []
+    for previous, message in zip([None, *shown], shown, strict=False):
+        changed = message.changed_at
+        if changed is not None and changed.timestamp() >= rendered - CLOCK_SLACK:
+            frames.append(format.changed(message, Around(previous, here)))
+    return frames
 
 
 async def _read_forever(services: Services, connection: Connection) -> None:

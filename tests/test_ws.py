@@ -104,3 +104,28 @@ def test_nobody_else_ever_receives_a_session_id(client: TestClient) -> None:
         while not messages(frames[-1]):  # catch-up, presence, then the message
             frames.append(bob_ws.receive_text())
         assert not any(alice in f for f in frames)
+
+
+def test_a_change_between_a_pages_render_and_its_socket_reaches_it_on_connecting(
+    client: TestClient,
+) -> None:
+    writer = open_room(client, "later")
+    with connect(client, writer, "later") as ws:
+        for text in ("one", "two", "three"):
+            send(ws, text)
+            receive_until(ws, "form#chat-form")
+    reader = open_room(client, "later")  # rendered with all three as they were
+    first, second, _ = [str(li["id"]).removeprefix("msg-") for li in parse(
+        client.get("/rooms/later").text).select("#messages li[data-n]")]  # fmt: skip
+    origin = {"origin": "http://testserver"}
+    assert client.post(f"/rooms/later/messages/{first}/edit", data={"text": "one!"}, headers=origin)
+    assert client.post(
+        f"/rooms/later/messages/{second}/reactions", data={"emoji": "🎉"}, headers=origin
+    )
+    with connect(client, reader, "later") as ws:
+        frame = receive_until(ws, f"li#msg-{first}[hx-swap-oob]")
+    edited = one(frame, f"li#msg-{first}[hx-swap-oob]")
+    assert edited.select_one(".text").get_text() == "one!" and edited.select_one(".edited")
+    reacted = one(frame, f"li#msg-{second}[hx-swap-oob]")
+    assert reacted.select_one(".reaction").get_text(" ", strip=True).startswith("🎉 1")
+    assert len(parse(frame).select("li[hx-swap-oob]")) == 2  # only what changed

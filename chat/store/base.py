@@ -67,6 +67,7 @@ class Message(NewMessage):
     _: KW_ONLY
     edited_at: datetime | None = None
     deleted_at: datetime | None = None  # a deleted message keeps its place, not its text
+    changed_at: datetime | None = None  # its last edit, delete or reaction
     reactions: tuple[Reaction, ...] = ()
 
     @property
@@ -86,6 +87,7 @@ class Message(NewMessage):
             "prev": self.prev,
             "edited_at": _iso(self.edited_at),
             "deleted_at": _iso(self.deleted_at),
+            "changed_at": _iso(self.changed_at),
             "reactions": [r.to_json() for r in self.reactions],
         }
 
@@ -97,6 +99,7 @@ class Message(NewMessage):
                 "created_at": datetime.fromisoformat(data["created_at"]),
                 "edited_at": _moment(data.get("edited_at")),
                 "deleted_at": _moment(data.get("deleted_at")),
+                "changed_at": _moment(data.get("changed_at")),
                 "reactions": tuple(Reaction.from_json(r) for r in data.get("reactions", ())),
             }
         )

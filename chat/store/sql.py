@@ -107,6 +107,7 @@ def _row(row: Any) -> Message:
         owner=row.owner,
         edited_at=_utc(row.edited_at),
         deleted_at=_utc(row.deleted_at),
+        changed_at=_utc(row.changed_at),
     )
 
 
@@ -199,7 +200,7 @@ class SQLStore:
                 messages.c.room == room,
                 messages.c.deleted_at.is_(None),
             )
-            .values(text=text, edited_at=at)
+            .values(text=text, edited_at=at, changed_at=at)
         )
         if not await self._write(update, UNCHANGED):
             return None
@@ -213,7 +214,7 @@ class SQLStore:
                 messages.c.room == room,
                 messages.c.deleted_at.is_(None),
             )
-            .values(text="", deleted_at=at)
+            .values(text="", deleted_at=at, changed_at=at)
         )
         try:
             async with self.engine.begin() as conn:
@@ -248,6 +249,8 @@ class SQLStore:
                 if not (await conn.execute(reactions.delete().where(*mine))).rowcount:
                     given = {"emoji": emoji, "owner": owner, "name": name, "created_at": at}
                     await conn.execute(reactions.insert().values(message_id=message_id, **given))
+                reacted = messages.update().where(messages.c.id == message_id)
+                await conn.execute(reacted.values(changed_at=at))
         except (SQLAlchemyError, OSError) as exc:
             raise StoreUnavailable(UNCHANGED) from exc
         message = await self.get(room, message_id)

@@ -127,12 +127,15 @@ GET = Statement.of(
 EDIT = Statement.of(
     messages.update()
     .where(messages.c.id == _param("id"), messages.c.deleted_at.is_(None))
-    .values(text=_param("text"), edited_at=_param("at"))
+    .values(text=_param("text"), edited_at=_param("at"), changed_at=_param("at"))
 )
 DELETE = Statement.of(
     messages.update()
     .where(messages.c.id == _param("id"), messages.c.deleted_at.is_(None))
-    .values(text="", deleted_at=_param("at"))
+    .values(text="", deleted_at=_param("at"), changed_at=_param("at"))
+)
+REACTED = Statement.of(
+    messages.update().where(messages.c.id == _param("id")).values(changed_at=_param("at"))
 )
 FORGET_REACTIONS = Statement.of(reactions.delete().where(reactions.c.message_id == _param("id")))
 TAKE_BACK = Statement.of(
@@ -189,7 +192,7 @@ def _moment(stored: str | None) -> datetime | None:
 
 
 def _message(row: tuple[Any, ...]) -> Message:
-    id_, room, author, author_key, n, text, created, owner, edited, deleted = row
+    id_, room, author, author_key, n, text, created, owner, edited, deleted, *changed = row
     return Message(
         id=id_,
         room=room,
@@ -201,6 +204,7 @@ def _message(row: tuple[Any, ...]) -> Message:
         owner=owner,
         edited_at=_moment(edited),
         deleted_at=_moment(deleted),
+        changed_at=_moment(changed[0]) if changed else None,
     )
 
 
@@ -372,6 +376,7 @@ class SQLiteStore:
             if not db.execute(TAKE_BACK.sql, TAKE_BACK.parameters(values)).rowcount:
                 given = {**values, "name": name, "at": _to_db(at)}
                 db.execute(GIVE.sql, GIVE.parameters(given))
+            db.execute(REACTED.sql, REACTED.parameters({**values, "at": _to_db(at)}))
         message = await self.get(room, message_id)
         return message.reactions if message else ()
 

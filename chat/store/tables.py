@@ -19,6 +19,7 @@ messages = sa.Table(
     sa.Column("owner", sa.String(32), nullable=False, server_default=""),
     sa.Column("edited_at", sa.DateTime(timezone=True), nullable=True),
     sa.Column("deleted_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("changed_at", sa.DateTime(timezone=True), nullable=True),  # edit, delete, reaction
     sa.Index("ix_messages_room_id", "room", "id"),
     sa.Index("ix_messages_author_key_n", "author_key", "n"),
 )
@@ -49,7 +50,11 @@ meta = sa.Table(
     sa.Column("name", sa.String(32), primary_key=True),
     sa.Column("value", sa.Text, nullable=False),
 )
-COLUMNS = [c for c in messages.c if c.name not in {"id", "edited_at", "deleted_at"}]  # NewMessage
+COLUMNS = [
+    c
+    for c in messages.c
+    if c.name in {"room", "author", "author_key", "n", "text", "created_at", "owner"}
+]  # NewMessage
 LAST_ID = 2**63 - 1  # above every id
 # Columns added after a table's first release, added to existing databases when they open.
 ADDED_COLUMNS = [
@@ -57,6 +62,7 @@ ADDED_COLUMNS = [
     messages.c.owner,
     messages.c.edited_at,
     messages.c.deleted_at,
+    messages.c.changed_at,
 ]
 # Room names were ASCII and case-sensitive before release 0.2; now they are case-folded. Rooms
 # stored under capitals are renamed once (marked in `meta`), so `Dev`'s history is `dev`'s.

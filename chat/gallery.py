@@ -2,6 +2,7 @@
 a page of its own and all framed on one (on in development, off by default: CHAT_GALLERY)."""
 
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -27,10 +28,14 @@ from chat.rendering import Renderer
 from chat.services import Services
 from chat.sessions import EXPIRED
 from chat.store import Message
+from chat.store.base import Reaction
+from chat.store.search import words
 
 router = APIRouter()
 ROOM_NAME = "gallery"
-YOU = Viewer(key="a1b2c3d4e5f6", name="Ann", session="sample-session", next=4)
+YOU = Viewer(key="a1b2c3d4e5f6", name="Ann", session="sample-session", next=4, owner="ann-tag")
+ZOE_TAG = "zoe-tag"  # the browser Zoë wrote from: her reactions carry it
+SEARCHES = ("release", "rollback")  # what the sample searches look for (one found, one not)
 LONG_WORD = "Pneumonoultramicroscopicsilicovolcanoconiosis" * 3
 LONG_LINK = "https://example.com/" + "/".join(["a-rather-long-path-segment"] * 8) + "?q=1"
 
@@ -169,6 +174,106 @@ def states(renderer: Renderer, language: Language) -> Iterator[tuple[str, str, M
         *[f"user_{i:08d}" for i in range(30)],
     ]
     yield shown("members", N_("A full member list"), "members", members=people)
+    yield from changed_states(shown, renderer.look.max_length, renderer.look.edit_window, language)
+    yield from search_states(shown)
+
+
+Shown = Callable[..., tuple[str, str, Markup]]
+
+
+def changed_states(
+    shown: Shown, max_length: int, edit_window: float, language: Language
+) -> Iterator[tuple[str, str, Markup]]:
+    """Messages that changed after they were sent, yours to change, and refused changes."""
+    hello, noon, word = sample_messages()[:3]
+    now = datetime.now(UTC)
+    reactions = (
+        Reaction("👍", (noon.author, YOU.name, word.author), ("bob-tag", YOU.owner, ZOE_TAG)),
+        Reaction("🎉", (word.author,), (ZOE_TAG,)),
+    )
+    yield shown(
+        "reactions",
+        N_("Reactions: yours marked by the page's style, and the picker to add one"),
+        "messages",
+        messages=[replace(noon, reactions=reactions)],
+    )
+    edited = replace(
+        noon, text="Yes, at one now.", edited_at=noon.created_at + timedelta(minutes=3)
+    )
+    yield shown("edited", N_("An edited message"), "messages", messages=[edited])
+    gone = replace(word, deleted_at=word.created_at + timedelta(minutes=1))
+    yield shown("deleted", N_("A deleted message"), "messages", messages=[hello, gone])
+    mine = replace(hello, created_at=now - timedelta(minutes=1), owner=YOU.owner)
+    yield shown(
+        "yours",
+        N_("Your message, with Edit and Delete while it can change (shown by the page's style)"),
+        "messages",
+        messages=[mine],
+    )
+    yield shown("edit", N_("Editing your message"), "messages", messages=[mine], editing=mine.id)
+    try:
+        message_text("", max_length)
+    except ChatError as error:
+        yield shown(
+            "edit-refused",
+            N_("Editing your message, refused"),
+            "messages",
+            messages=[mine],
+            editing=mine.id,
+            error=error.text(language),
+        )
+    late = Forbidden(
+        N_("Messages can be changed for {minutes} minutes after they are sent."),
+        code="too_late",
+        minutes=round(edit_window / 60),
+    )
+    yield shown(
+        "action-error",
+        N_("An edit, a delete or a reaction, refused"),
+        "action_error",
+        refusal=late.text(language),
+    )
+
+
+def search_states(shown: Shown) -> Iterator[tuple[str, str, Markup]]:
+    """The search box, what it found (its words marked) or not, and a page of history."""
+    messages = sample_messages()
+    found, missing = SEARCHES
+    later = messages[-1].created_at + timedelta(hours=2)
+    notes = replace(messages[1], text="Release done: the release notes are out.", created_at=later)
+    results = [replace(notes, id=len(messages) + 1), messages[0]]  # newest first
+    yield shown("search", N_("The search box, after a search"), "search_form", query=found)
+    yield shown(
+        "results",
+        N_("Search results, the words searched for marked"),
+        "results",
+        query=found,
+        words=words(found),
+        results=results,
+    )
+    yield shown(
+        "no-results",
+        N_("A search that found nothing"),
+        "results",
+        query=missing,
+        words=words(missing),
+    )
+    yield shown(
+        "newer",
+        N_("A page of history around a search result: newer messages to load"),
+        "messages",
+        messages=messages,
+        paged=True,
+        around=messages[0].id,
+        after=messages[-1].id,
+    )
+    yield shown(
+        "newest",
+        N_("The newest messages loaded on a page of history: the way back"),
+        "newer_page",
+        messages=messages[-1:],
+        previous=messages[-2],
+    )
 
 
 STATES = {

@@ -38,6 +38,7 @@ DATA = sorted(
     {
         *(m.author for m in gallery.sample_messages()),
         *(m.text for m in gallery.sample_messages()),
+        *gallery.SEARCHES,  # what the sample searches looked for, quoted in the results
         "Zoë",
         "Robert",
         "Bob",

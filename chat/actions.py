@@ -5,6 +5,7 @@ the block that changes; everyone else's pages change by the room's pushed event)
 cookie says whose the request is; every post is Origin-checked.
 """
 
+from collections.abc import Awaitable
 from typing import Annotated, Any
 from urllib.parse import unquote
 
@@ -13,10 +14,11 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 
 from chat.changes import Actor, message_number
 from chat.context import EVERYONE
-from chat.errors import ChatError, NotFound
+from chat.errors import ChatError, InvalidInput, NotFound
 from chat.formats import ROOM
 from chat.i18n import N_
 from chat.inputs import room_name
+from chat.limits import RateLimited
 from chat.pages import (
     BROWSER_COOKIE,
     NAME_COOKIE,
@@ -35,6 +37,7 @@ from chat.store.search import words
 router = APIRouter()
 SEARCH_RESULTS = 50
 NEWER_PAGE = 50
+QUERY_LENGTH = 200  # the search input's maxlength
 
 
 def _actor(request: Request) -> Actor:
@@ -92,8 +95,19 @@ def _back(request: Request, room: str, message_id: int) -> Response:
     return RedirectResponse(f"{room_url(room)}{asked_of(request)}#msg-{message_id}", SEE_OTHER)
 
 
+async def _refused(request: Request, room: str, error: ChatError) -> Response:
+    """Why a change was refused, where the page shows it: htmx gets the action error in
+    place of its own (whatever the form targeted), a form post the room page saying it."""
+    said = error.text(services_of(request).languages.of(request))
+    if _htmx(request):
+        response = await _block(request, room, "action_error", error.status, refusal=said)
+        response.headers.update({"HX-Retarget": "#action-error", "HX-Reswap": "outerHTML"})
+        return response
+    return await render_room(request, room, status=error.status, refusal=said)
+
+
 @router.get("/rooms/{room}/messages/{message_id}", summary="One message (htmx: its list item)")
-async def message_item(request: Request, room: str, message_id: int) -> Response:
+async def message_item(request: Request, room: str, message_id: str) -> Response:
     room = room_name(room)
     message = await _message(request, room, message_number(message_id))
     if not _htmx(request):
@@ -102,10 +116,13 @@ async def message_item(request: Request, room: str, message_id: int) -> Response
 
 
 @router.get("/rooms/{room}/messages/{message_id}/edit", summary="The form to edit your message")
-async def edit_form(request: Request, room: str, message_id: int) -> Response:
+async def edit_form(request: Request, room: str, message_id: str) -> Response:
     services = services_of(request)
     room = room_name(room)
-    message = await services.changes.may_change(_actor(request), room, message_id)
+    try:
+        message = await services.changes.may_change(_actor(request), room, message_id)
+    except ChatError as error:
+        return await _refused(request, room, error)
     if _htmx(request):
         return await _block(request, room, "edit_form", m=message)
     return await render_room(request, room, editing=message.id)
@@ -113,7 +130,7 @@ async def edit_form(request: Request, room: str, message_id: int) -> Response:
 
 @router.post("/rooms/{room}/messages/{message_id}/edit", summary="Save an edited message")
 async def edit(
-    request: Request, room: str, message_id: int, text: Annotated[str, Form()] = ""
+    request: Request, room: str, message_id: str, text: Annotated[str, Form()] = ""
 ) -> Response:
     services = services_of(request)
     check_origin(request, services.settings.allowed_origins)
@@ -121,6 +138,8 @@ async def edit(
     try:
         changed = await services.changes.edit(_actor(request), room, message_id, text)
     except ChatError as error:
+        if not _in_the_form(error):  # not theirs, gone, unknown: no form to show it in
+            return await _refused(request, room, error)
         said = error.text(services.languages.of(request))
         message = await _message(request, room, message_number(message_id))
         if _htmx(request):
@@ -135,49 +154,52 @@ async def edit(
     return _back(request, room, changed.id)
 
 
+def _in_the_form(error: ChatError) -> bool:
+    """A refusal the edit form shows with the draft kept: the text, the pace, the time."""
+    return (
+        isinstance(error, InvalidInput | RateLimited) and error.code != "invalid_id"
+    ) or error.code == "too_late"
+
+
 @router.post("/rooms/{room}/messages/{message_id}/delete", summary="Delete your message")
-async def delete(request: Request, room: str, message_id: int) -> Response:
+async def delete(request: Request, room: str, message_id: str) -> Response:
     services = services_of(request)
     check_origin(request, services.settings.allowed_origins)
     room = room_name(room)
-    return await _done(
-        request, room, message_id, services.changes.delete(_actor(request), room, message_id)
-    )
+    return await _done(request, room, services.changes.delete(_actor(request), room, message_id))
 
 
 @router.post(
     "/rooms/{room}/messages/{message_id}/reactions", summary="Give or take back a reaction"
 )
 async def react(
-    request: Request, room: str, message_id: int, emoji: Annotated[str, Form()] = ""
+    request: Request, room: str, message_id: str, emoji: Annotated[str, Form()] = ""
 ) -> Response:
     services = services_of(request)
     check_origin(request, services.settings.allowed_origins)
     room = room_name(room)
     return await _done(
-        request, room, message_id, services.changes.react(_actor(request), room, message_id, emoji)
+        request, room, services.changes.react(_actor(request), room, message_id, emoji)
     )
 
 
-async def _done(request: Request, room: str, message_id: int, change: Any) -> Response:
+async def _done(request: Request, room: str, change: Awaitable[Message | int]) -> Response:
     """After a delete or a reaction: htmx gets the (cleared) action error, a form post goes
     back to the message; a refusal says why, in place."""
     try:
-        await change
+        done = await change
     except ChatError as error:
-        said = error.text(services_of(request).languages.of(request))
-        if _htmx(request):
-            return await _block(request, room, "action_error", error.status, refusal=said)
-        return await render_room(request, room, status=error.status, refusal=said)
+        return await _refused(request, room, error)
     if _htmx(request):
         return await _block(request, room, "action_error")
-    return _back(request, room, message_id)
+    return _back(request, room, done if isinstance(done, int) else done.id)
 
 
 @router.get("/rooms/{room}/search", summary="Messages of the room with every word, newest first")
-async def search(request: Request, room: str, q: str = Query("", max_length=200)) -> Response:
+async def search(request: Request, room: str, q: str = "") -> Response:
     services = services_of(request)
     room = room_name(room)
+    q = q[:QUERY_LENGTH]  # what the form allows; a longer address is cut, not refused
     found = words(q)
     results = await services.store.search(room, found, SEARCH_RESULTS) if found else []
     state: dict[str, Any] = {"query": q.strip(), "words": found, "results": results}

@@ -12,7 +12,7 @@ from chat.config import Settings
 from chat.errors import ChatError, Forbidden, InvalidInput, NotFound
 from chat.i18n import N_
 from chat.limits import TokenBucket
-from chat.sessions import Session
+from chat.sessions import EXPIRED, Session
 from chat.store import Message, Store
 from chat.store.base import REACTIONS
 
@@ -50,9 +50,9 @@ class Changes:
         self._buckets: OrderedDict[str, TokenBucket] = OrderedDict()
 
     async def edit(self, actor: Actor, room: str, message_id: object, text: object) -> Message:
-        clean = inputs.message_text(text, self.settings.max_message_length)
         self._take(actor)
-        message = await self.may_change(actor, room, message_id)
+        message = await self.may_change(actor, room, message_id)  # before the text: whose?
+        clean = inputs.message_text(text, self.settings.max_message_length)
         if clean == message.text:
             return message
         changed = await self.store.edit(room, message.id, clean, datetime.now(UTC))
@@ -79,6 +79,8 @@ class Changes:
                 reactions=" ".join(REACTIONS),
             )
         number = message_number(message_id)
+        if not actor.owner:  # a post without the browser's cookie: nobody to count it for
+            raise Forbidden(EXPIRED, code="unknown_session")
         self._take(actor)
         now = datetime.now(UTC)
         reactions = await self.store.react(room, number, str(emoji), actor.owner, actor.name, now)

@@ -21,6 +21,7 @@ from chat.formats import JSON_SUBPROTOCOL
 Event = dict[str, Any]
 POLICY_VIOLATION = 1008
 SESSION_GONE = {"unknown_session", "expired_session"}
+REPLIES = {"sent", "named", "done", "error"}  # the answers to our commands
 
 
 class Refused(Exception):
@@ -109,6 +110,17 @@ class ChatClient:
         """Ask for a display name; returns `named`, or the `error` (taken, invalid)."""
         return await self._command({"type": "rename", "name": name})
 
+    async def edit(self, message_id: int, text: str) -> Event:
+        """Change one of our messages; returns `done`, or the `error` (not ours, too late, …)."""
+        return await self._command({"type": "edit", "id": message_id, "text": text})
+
+    async def delete(self, message_id: int) -> Event:
+        return await self._command({"type": "delete", "id": message_id})
+
+    async def react(self, message_id: int, emoji: str) -> Event:
+        """Give a reaction, or take it back if we gave it already."""
+        return await self._command({"type": "react", "id": message_id, "emoji": emoji})
+
     async def close(self) -> None:
         if self._socket is not None:
             await self._socket.close()
@@ -139,7 +151,7 @@ class ChatClient:
                 self._pass_on(message)
         elif kind == "message":
             self._pass_on(event)
-        elif kind in {"sent", "named", "error"} and self._reply and not self._reply.done():
+        elif kind in REPLIES and self._reply and not self._reply.done():
             self._reply.set_result(event)
         elif kind == "error" and not self._online.is_set():
             self._refusal = event["message"]  # the handshake was refused: it explains the close

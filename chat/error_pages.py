@@ -1,5 +1,5 @@
-"""Every refusal, rendered in one place in the reader's language: a page for people, JSON
-(with a stable `code`) for programs."""
+"""Every refusal, rendered in one place in the reader's language: a page for people, the
+page's alert (#action-error) for htmx requests, JSON (with a stable `code`) for programs."""
 
 from http import HTTPStatus
 
@@ -36,6 +36,10 @@ def error_pages(app: FastAPI, renderer: Renderer, languages: Languages) -> None:
     def respond(request: Request, status: int, error: ChatError) -> Response:
         language = languages.of(request)
         message = error.text(language)
+        if request.headers.get("hx-request") == "true":  # a page's form or link: say it there
+            html = renderer.block("room.html", "action_error", language=language, refusal=message)
+            swap = {"HX-Retarget": "#action-error", "HX-Reswap": "outerHTML"}
+            return HTMLResponse(html, status_code=status, headers=swap)
         if request.url.path.endswith(".json") or "text/html" not in request.headers.get(
             "accept", ""
         ):

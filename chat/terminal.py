@@ -1,7 +1,8 @@
 """`chat client`: chat from a terminal. Messages print as `name :: text`; lines you type are sent.
 
-Notices (`-- ann joined`) go to stdout with the messages; connection news and refusals go to
-stderr (`** …`, `!! …`) so a pipe carries the conversation only. Colours when stdout is a terminal.
+Notices (`-- ann joined`) and changes to messages (`~~ ann edited “hi”: hello`) go to stdout
+with the messages; connection news and refusals go to stderr (`** …`, `!! …`) so a pipe carries
+the conversation only. Colours when stdout is a terminal.
 """
 
 import asyncio
@@ -12,6 +13,7 @@ import signal
 import sys
 import threading
 import zlib
+from collections import OrderedDict
 from collections.abc import AsyncIterator
 from typing import TextIO
 
@@ -19,6 +21,8 @@ from chat.client import ChatClient, Event, Refused, Unreachable
 
 NAME_COMMAND = "/name "
 _COLOURS = ["31", "32", "33", "34", "35", "36"]
+REMEMBERED = 1000  # messages whose author and text a later change can name
+QUOTED = 40  # characters of a changed message's text shown to say which one it was
 
 
 class Printer:
@@ -26,27 +30,64 @@ class Printer:
 
     def __init__(self, out: TextIO, err: TextIO, colour: bool) -> None:
         self.out, self.err, self.colour = out, err, colour
+        self._seen: OrderedDict[int, tuple[str, str]] = OrderedDict()  # id -> author, text
 
     def _paint(self, text: str, code: str) -> str:
         return f"\x1b[{code}m{text}\x1b[0m" if self.colour else text
 
     def event(self, event: Event) -> None:
-        if event["type"] == "message":
-            code = _COLOURS[zlib.crc32(event["author_key"].encode()) % len(_COLOURS)]
-            print(f"{self._paint(event['author'], '1;' + code)} :: {event['text']}", file=self.out)
-        elif event["type"] in {"join", "leave", "rename"}:
+        kind = event["type"]
+        if kind == "message":
+            self._message(event)
+        elif kind in {"join", "leave", "rename"}:
             print(self._paint(f"-- {event['text']}", "2"), file=self.out)
-        elif event["type"] == "error":
+        elif kind in {"edit", "delete", "reactions"}:
+            print(self._paint(f"~~ {self._change(event)}", "2"), file=self.out)
+        elif kind == "error":
             self.error(event["message"])
         else:
             return
         self.out.flush()
+
+    def _message(self, event: Event) -> None:
+        code = _COLOURS[zlib.crc32(event["author_key"].encode()) % len(_COLOURS)]
+        author = self._paint(event["author"], "1;" + code)
+        if event.get("deleted"):
+            print(f"{author} :: {self._paint('(deleted)', '2')}", file=self.out)
+            return
+        edited = self._paint(" (edited)", "2") if event.get("edited") else ""
+        print(f"{author} :: {event['text']}{edited}", file=self.out)
+        self._remember(event)
+
+    def _change(self, event: Event) -> str:
+        """One line saying what happened to which message (named by its author and text)."""
+        author, text = self._seen.get(event["id"], ("", ""))
+        which = f"“{_shortened(text)}”" if author else f"message {event['id']}"
+        if event["type"] == "edit":
+            self._remember(event)
+            return f"{event['author']} edited {which}: {event['text']}"
+        if event["type"] == "delete":
+            self._seen.pop(event["id"], None)
+            return f"{author} deleted {which}" if author else f"{which} was deleted"
+        given = [f"{r['emoji']} {r['count']} ({', '.join(r['names'])})" for r in event["reactions"]]
+        whose = f"{author}'s {which}" if author else which
+        return f"reactions to {whose}: {'  '.join(given)}" if given else f"no reactions to {whose}"
+
+    def _remember(self, message: Event) -> None:
+        self._seen[message["id"]] = (message["author"], message["text"])
+        self._seen.move_to_end(message["id"])
+        if len(self._seen) > REMEMBERED:
+            self._seen.popitem(last=False)
 
     def status(self, text: str) -> None:
         print(self._paint(f"** {text}", "2"), file=self.err, flush=True)
 
     def error(self, text: str) -> None:
         print(self._paint(f"!! {text}", "31"), file=self.err, flush=True)
+
+
+def _shortened(text: str) -> str:
+    return text if len(text) <= QUOTED else text[: QUOTED - 1] + "…"
 
 
 def quit_on_sigterm() -> None:

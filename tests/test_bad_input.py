@@ -5,10 +5,12 @@ import json
 import pytest
 from fastapi.testclient import TestClient
 from hypothesis import given
+from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
+from chat.changes import message_number
 from chat.errors import InvalidInput
-from chat.frames import Rename, SendMessage, parse_frame
+from chat.frames import Change, Older, Rename, SendMessage, parse_frame
 from chat.inputs import message_text
 from tests.html import messages, one
 from tests.test_ws import connect, open_room, receive_until, send
@@ -32,6 +34,16 @@ BAD_FRAMES = [
     ("escape sequence", json.dumps({"message": "\x1b[31mred"}), "control characters"),
     ("lone surrogate", '{"message": "\\ud800"}', "control characters"),
     ("too long", json.dumps({"message": TOO_LONG}), "the limit is 2,000"),
+    ("edit without text", json.dumps({"type": "edit", "id": 1}), "That change is"),
+    ("delete with text", json.dumps({"type": "delete", "id": 1, "text": "x"}), "That change is"),
+    ("react without id", json.dumps({"type": "react", "emoji": "👍"}), "That change is"),
+    ("id not a number", json.dumps({"type": "delete", "id": "one"}), "positive whole number"),
+    ("id negative", json.dumps({"type": "delete", "id": -1}), "positive whole number"),
+    ("id a float", json.dumps({"type": "delete", "id": 1.0}), "positive whole number"),
+    ("id true", json.dumps({"type": "delete", "id": True}), "positive whole number"),
+    ("id huge", json.dumps({"type": "delete", "id": 2**63}), "positive whole number"),
+    ("unknown message", json.dumps({"type": "delete", "id": 7}), "no message 7"),
+    ("unknown emoji", json.dumps({"type": "react", "id": 1, "emoji": "🙃"}), "reactions offered"),
 ]
 
 
@@ -117,6 +129,7 @@ def test_an_allowed_origin_may_connect(tmp_path: object) -> None:
             assert messages(receive_until(ws, "li[data-n]")) == [(1, "hi")]
 
 
+@hypothesis_settings(deadline=None)  # a loaded machine is not a failure
 @given(st.text(max_size=300))
 def test_the_frame_parser_never_fails_unexpectedly_on_any_text(raw: str) -> None:
     try:
@@ -124,7 +137,7 @@ def test_the_frame_parser_never_fails_unexpectedly_on_any_text(raw: str) -> None
     except InvalidInput as error:
         assert error.message and error.code
     else:
-        assert isinstance(command, SendMessage | Rename)
+        assert isinstance(command, SendMessage | Rename | Older | Change)
 
 
 json_values = st.recursive(
@@ -136,6 +149,7 @@ json_values = st.recursive(
 )
 
 
+@hypothesis_settings(deadline=None)  # a loaded machine is not a failure
 @given(
     st.dictionaries(st.sampled_from(["message", "type", "HEADERS", "session", "x"]), json_values)
 )
@@ -147,3 +161,22 @@ def test_the_frame_parser_and_validation_accept_only_clean_text(data: dict[str, 
     else:
         assert isinstance(text, str) and text.strip() == text and 0 < len(text) <= 2000
         assert set(data) <= {"message", "type", "HEADERS", "session"}
+
+
+@hypothesis_settings(deadline=None)  # a loaded machine is not a failure
+@given(
+    st.sampled_from(["edit", "delete", "react"]),
+    st.dictionaries(st.sampled_from(["id", "text", "emoji", "x"]), json_values),
+)
+def test_change_frames_are_exact_and_their_ids_whole_numbers(
+    kind: str, data: dict[str, object]
+) -> None:
+    try:
+        command = parse_frame(json.dumps({"type": kind, **data}))
+        number = message_number(command.id) if isinstance(command, Change) else None
+    except InvalidInput as error:
+        assert error.message and error.code.startswith("invalid_")
+    else:
+        assert isinstance(command, Change) and command.kind == kind
+        assert isinstance(number, int) and 0 < number < 2**63
+        assert {"type", *data} == {"type", "id", {"edit": "text", "react": "emoji"}.get(kind, "id")}

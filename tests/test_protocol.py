@@ -14,7 +14,8 @@ from tests.test_ws import connect, open_room, receive_until, send
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 SUBPROTOCOL = "chat.v1.json"
-VOLATILE = {"session", "key", "author_key", "id", "time"}  # differ on every run: compare types
+# Differ on every run: compare types only.
+VOLATILE = {"session", "key", "author_key", "owner", "owners", "id", "time", "edited"}
 
 
 def documented() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
@@ -49,6 +50,9 @@ def until(ws: Any, kind: str, seen: list[dict[str, Any]] | None = None) -> dict[
     raise AssertionError(f"no {kind!r} event")
 
 
+REPLIES = {"sent", "named", "older", "done", "error"}  # one of them answers each command
+
+
 def alike(documented: Any, actual: Any, key: str = "") -> bool:
     """Equal, except that fields that differ on every run need only have the same type."""
     if key in VOLATILE:
@@ -66,7 +70,9 @@ def alike(documented: Any, actual: Any, key: str = "") -> bool:
 
 def test_the_documented_examples_are_what_the_server_sends(client: TestClient) -> None:
     commands, examples = documented()
-    message_command, rename_command, older_command = commands
+    message_command, rename_command, older_command, *changes = commands
+    assert [c["type"] for c in changes] == ["edit", "delete", "react"]
+    edit_command, delete_command, react_command = changes
     seen: list[dict[str, Any]] = []
     with json_socket(client, name="bob") as bob:
         until(bob, "join", seen)
@@ -80,6 +86,9 @@ def test_the_documented_examples_are_what_the_server_sends(client: TestClient) -
             until(ann, "named", seen)
             ann.send_text(json.dumps(older_command))
             until(ann, "older", seen)
+            for command in (edit_command, react_command, delete_command):
+                ann.send_text(json.dumps(command))
+                until(ann, "done", seen)
             ann.send_text(json.dumps({"type": "message", "message": " "}))
             until(ann, "error", seen)
         until(bob, "leave", seen)
@@ -93,23 +102,44 @@ def test_the_documented_examples_are_what_the_server_sends(client: TestClient) -
 def test_every_command_gets_exactly_one_reply_in_order(client: TestClient) -> None:
     with json_socket(client, name="cleo") as ws:
         until(ws, "join")
-        frames = [
+        frames: list[str | dict[str, Any]] = [
             {"type": "message", "message": "one"},
             {"type": "message", "message": ""},
             {"type": "rename", "name": "Cleo"},
             "not json",
             {"type": "message", "message": "two"},
+            {"type": "edit", "id": 1, "text": "one!"},
+            {"type": "edit", "id": 1, "text": ""},
+            {"type": "react", "id": 2, "emoji": "🎉"},
+            {"type": "react", "id": 2, "emoji": "🙃"},
+            {"type": "older", "before": 2},
+            {"type": "delete", "id": 2},
+            {"type": "delete", "id": 2},
+            {"type": "delete", "id": "two"},
+            {"type": "edit", "id": 99, "text": "x"},
+            {"type": "react", "id": 1},
         ]
         for frame in frames:
             ws.send_text(frame if isinstance(frame, str) else json.dumps(frame))
         replies = []
         while len(replies) < len(frames):
             event = receive(ws)
-            if event["type"] in {"sent", "named", "error"}:
+            if event["type"] in REPLIES:
                 replies.append(event)
-    assert [r["type"] for r in replies] == ["sent", "error", "named", "error", "sent"]
+        ws.send_text(json.dumps({"type": "message", "message": "last"}))
+        assert until(ws, "sent")["n"] == 3  # refusals used up no numbers
+    said = [r["type"] if r["type"] != "error" else r["code"] for r in replies]
+    assert said == [
+        *("sent", "empty", "named", "invalid_json", "sent"),
+        *("done", "empty", "done", "invalid_reaction", "older"),
+        *("done", "deleted", "invalid_id", "unknown_message", "invalid_react"),
+    ]
     assert [replies[0]["n"], replies[4]["n"]] == [1, 2]
-    assert [replies[1]["code"], replies[3]["code"]] == ["empty", "invalid_json"]
+    assert [(r["change"], r["id"]) for r in replies if r["type"] == "done"] == [
+        ("edit", 1),
+        ("react", 2),
+        ("delete", 2),
+    ]
 
 
 @pytest.mark.parametrize(("case", "frame", "says"), BAD_FRAMES, ids=[c[0] for c in BAD_FRAMES])

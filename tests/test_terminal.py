@@ -1,5 +1,6 @@
 """`chat client` and `chat demo` as real processes against a real server (and a real browser)."""
 
+import io
 import json
 import os
 import pty
@@ -10,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from chat.terminal import Printer
 from tests.browsing import ChatPage, fresh_room
 from tests.clients import RawClient
 from tests.servers import ChatServer, wait_until
@@ -166,3 +168,64 @@ def test_demo_bots_chat_live_and_greet_people(server: ChatServer, context: Any) 
         assert not any("Traceback" in line for line in demo.err), demo.err
     finally:
         demo.stop()
+
+
+def test_edits_deletes_and_reactions_are_told_by_which_message() -> None:
+    out, err = io.StringIO(), io.StringIO()
+    printer = Printer(out, err, colour=False)
+    hi = {"type": "message", "room": "r", "id": 5, "author": "ann", "author_key": "k1"}
+    for event in [
+        {**hi, "text": "helo", "edited": None, "deleted": False},
+        {**hi, "type": "edit", "text": "hello", "edited": "2026-01-01T00:00:00+00:00"},
+        {"type": "reactions", "room": "r", "id": 5, "reactions": []},
+        {
+            "type": "reactions",
+            "room": "r",
+            "id": 5,
+            "reactions": [
+                {"emoji": "👍", "count": 2, "names": ["bob", "cleo"], "owners": ["b1", "b2"]},
+                {"emoji": "🎉", "count": 1, "names": ["bob"], "owners": ["b1"]},
+            ],
+        },
+        {"type": "delete", "room": "r", "id": 5},
+        {"type": "delete", "room": "r", "id": 9},  # one from before we joined
+        {**hi, "id": 6, "text": "", "edited": "2026-01-01T00:00:00+00:00", "deleted": True},
+        {**hi, "id": 7, "text": "fixed", "edited": "2026-01-01T00:00:00+00:00", "deleted": False},
+    ]:
+        printer.event(event)
+    assert out.getvalue().splitlines() == [
+        "ann :: helo",
+        "~~ ann edited “helo”: hello",
+        "~~ no reactions to ann's “hello”",
+        "~~ reactions to ann's “hello”: 👍 2 (bob, cleo)  🎉 1 (bob)",
+        "~~ ann deleted “hello”",
+        "~~ message 9 was deleted",
+        "ann :: (deleted)",
+        "ann :: fixed (edited)",
+    ]
+    assert err.getvalue() == ""
+
+
+def test_the_terminal_shows_what_a_program_changes(server: ChatServer) -> None:
+    room = fresh_room()
+    terminal = ChatProcess("client", room, "--url", server.url, "--name", "watcher")
+    program = JsonClient(server.url, room, "fixer")
+    try:
+        terminal.wait_for("joined", stream="err")
+        program.send("teh end")
+        number = program.wait_for_message("teh end")["id"]
+        terminal.wait_for("fixer :: teh end")
+        for command in [
+            {"type": "edit", "id": number, "text": "the end"},
+            {"type": "react", "id": number, "emoji": "🎉"},
+            {"type": "delete", "id": number},
+        ]:
+            program.ws.send(json.dumps(command))
+        terminal.wait_for("~~ fixer edited “teh end”: the end")
+        terminal.wait_for("~~ reactions to fixer's “the end”: 🎉 1 (fixer)")
+        terminal.wait_for("~~ fixer deleted “the end”")
+        assert terminal.end_input() == 0
+        assert not any("Traceback" in line for line in terminal.err), terminal.err
+    finally:
+        terminal.stop()
+        program.close()

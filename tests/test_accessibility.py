@@ -321,6 +321,79 @@ def rooms_with_people(env: Env) -> Pages:
     return _visit("/rooms")(env)
 
 
+def _react(page: Any, message: Any, emoji: int = 0) -> None:
+    """Choose a reaction from `message`'s picker and wait until it is counted."""
+    count = message.locator(".reaction").count()
+    message.locator(".picker summary").click()
+    message.locator(".picker button").nth(emoji).click()
+    message.locator(".reaction").nth(count).wait_for()
+
+
+def _conversation_with_actions(env: Env, prefix: str) -> dict[tuple[str, str], ChatPage]:
+    """A room where Bob said something (reacted to, then edited) and deleted something, and
+    each page's reader said something of their own: own messages show Edit and Delete."""
+    room = fresh_room(prefix)
+    bob = _open(env.context(), env.server.url, room)
+    bob.page.on("dialog", lambda dialog: dialog.accept())
+    bob.send("Has anyone seen the search box?")
+    bob.send("Wrong room, sorry")
+    bob.page.locator("#messages li[data-n]").last.locator(".mine button").click()
+    bob.page.wait_for_selector("#messages li.deleted")
+    chats = {combo: _open(env.context(*combo), env.server.url, room) for combo in COMBOS}
+    for emoji, ((theme, size), chat) in enumerate(chats.items()):
+        chat.send(f"Found it, from {theme} {size}")
+        _react(chat.page, chat.page.locator("#messages li[data-n]").first, emoji)
+    first = bob.page.locator("#messages li[data-n]").first
+    first.locator(".mine a").click()
+    bob.page.fill("li.editing input[name=text]", "Has anyone seen the search box? It is new.")
+    bob.page.press("li.editing input[name=text]", "Enter")
+    for chat in chats.values():
+        chat.page.wait_for_selector("#messages li[data-n] .edited")
+        chat.wait_for_count(2 + len(chats))
+    return chats
+
+
+def message_actions(env: Env) -> Pages:
+    """Messages with reactions (one the reader's own), the reader's own messages with Edit and
+    Delete, an edited and a deleted message, and a reaction picker open."""
+    chats = _conversation_with_actions(env, "a11y-actions")
+    for chat in chats.values():
+        chat.page.locator("#messages li[data-n]").last.locator(".picker summary").click()
+    return {combo: chat.page for combo, chat in chats.items()}
+
+
+def editing(env: Env) -> Pages:
+    """The reader editing their own message in place."""
+    chats = _conversation_with_actions(env, "a11y-editing")
+    for chat in chats.values():
+        chat.page.locator("#messages li[data-n] .mine a:visible").click()  # their own
+        chat.page.wait_for_selector("li.editing input[name=text]")
+    return {combo: chat.page for combo, chat in chats.items()}
+
+
+def search_results(env: Env) -> Pages:
+    """Search results beside the conversation (one word found in several messages)."""
+    chats = _conversation_with_actions(env, "a11y-search")
+    for chat in chats.values():
+        chat.page.fill("#search-input", "search")
+        chat.page.press("#search-input", "Enter")
+        chat.page.wait_for_selector("#results .found mark")
+    return {combo: chat.page for combo, chat in chats.items()}
+
+
+def around_page(env: Env) -> Pages:
+    """A search result opened: the history around the message, marked, with no socket."""
+    chats = _conversation_with_actions(env, "a11y-around")
+    pages = {}
+    for combo, chat in chats.items():
+        chat.page.goto(f"{chat.url}/search?q=search")
+        with chat.page.expect_navigation():
+            chat.page.locator("#results .found a").first.click()
+        chat.page.wait_for_selector("li[data-n]:target")
+        pages[combo] = chat.page
+    return pages
+
+
 SCENARIOS: dict[str, Builder] = {
     "lobby-conversation": lobby_conversation,
     "room-russian": russian_room,
@@ -343,6 +416,10 @@ SCENARIOS: dict[str, Builder] = {
     "gallery": _visit("/gallery"),
     "settings": _visit("/settings?next=/"),
     "older-page": _visit("/?before=3"),
+    "message-actions": message_actions,
+    "message-editing": editing,
+    "search-results": search_results,
+    "around-page": around_page,
 }
 
 

@@ -265,6 +265,7 @@ class SQLStore:
         below = LAST_ID if before is None else before
         try:
             async with self.engine.connect() as conn:
+                await conn.execute(sa.text(search.PG_CUSTOM_PLANS))
                 newest = sa.text(search.PG_NEWEST)
                 values = {**asked, "below": below, "window": search.WINDOW}
                 floor, seen, hits = (await conn.execute(newest, values)).one()

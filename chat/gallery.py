@@ -270,9 +270,10 @@ def search_states(shown: Shown) -> Iterator[tuple[str, str, Markup]]:
     yield shown(
         "newest",
         N_("The newest messages loaded on a page of history: the way back"),
-        "newer_page",
-        messages=messages[-1:],
-        previous=messages[-2],
+        "messages",
+        messages=messages[-2:],
+        paged=True,
+        around=messages[-2].id,
     )
 
 

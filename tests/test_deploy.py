@@ -186,6 +186,18 @@ def assert_chat_works(browser: Any, site: Site) -> None:
         assert (status, landed) == (200, url)
         assert [text.strip() for _, text in messages(html)] == ["hello through nginx", "no script"]
         alice.wait_for_text("no script")
+        mine = alice.page.locator("#messages li", has_text="hello through nginx")
+        mine.locator(".mine a").click()  # edit in place, the post Origin-checked over TLS
+        alice.page.fill("li.editing input[name=text]", "edited through nginx")
+        alice.page.press("li.editing input[name=text]", "Enter")
+        bob.wait_for_text("edited through nginx")
+        theirs = bob.page.locator("#messages li", has_text="edited through nginx")
+        theirs.locator(".picker summary").click()
+        theirs.locator(".picker button").first.click()
+        alice.page.wait_for_selector("#messages .reaction")
+        found = no_js.new_page()
+        found.goto(f"{url}/search?q=nginx")
+        assert "edited through nginx" in found.locator("#results").inner_text()
         assert alice.console_errors == bob.console_errors == []
 
 

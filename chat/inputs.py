@@ -39,10 +39,11 @@ def _has_control(text: str, *, allow_newlines: bool) -> bool:
 
 
 def message_text(value: object, max_length: int) -> str:
-    """Validate a message: a non-blank string, no control characters, not too long."""
+    """Validate a message: a non-blank string, no control characters, not too long; composed
+    (NFC), so a decomposed `é` is stored, shown and found as the `é` others type."""
     if not isinstance(value, str):
         raise InvalidInput(N_("The message must be text."), code="invalid_type")
-    text = value.replace("\r\n", "\n").strip()
+    text = unicodedata.normalize("NFC", value.replace("\r\n", "\n")).strip()  # one spelling
     if not text or all(c.isspace() or unicodedata.category(c) == "Cf" for c in text):
         raise InvalidInput(N_("Type a message first: empty messages are not sent."), code="empty")
     if len(text) > max_length:

@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
 from typing import Any, Protocol
 
+from chat.store.search import fold, spans
+
 # An address runs to the next space or angle bracket or quote; trailing punctuation is the
 # sentence's, not the address's ("see https://example.com.").
 _ADDRESS = re.compile(r"\bhttps?://[^\s<>\"'\u0000-\u001f\u007f]+", re.IGNORECASE)
@@ -71,9 +73,6 @@ def _trimmed(address: str) -> str:
     return address
 
 
-_WORD = re.compile(r"\w+")
-
-
 @dataclass(frozen=True, slots=True)
 class Found:
     """A run of a search result's text; `found` when it is one of the words searched for."""
@@ -83,16 +82,16 @@ class Found:
 
 
 def found(text: str, words: list[str]) -> list[Found]:
-    """`text` cut at each word of `words` (as search matches them: whole, any case)."""
+    """`text` cut at each word of `words`, found as search finds them (`chat.store.search`)."""
     wanted = set(words)
     runs: list[Found] = []
     start = 0
-    for match in _WORD.finditer(text):
-        if match.group().casefold() in wanted:
-            if match.start() > start:
-                runs.append(Found(text[start : match.start()]))
-            runs.append(Found(match.group(), found=True))
-            start = match.end()
+    for begin, end in spans(text):
+        if fold(text[begin:end]) in wanted:
+            if begin > start:
+                runs.append(Found(text[start:begin]))
+            runs.append(Found(text[begin:end], found=True))
+            start = end
     if start < len(text) or not runs:
         runs.append(Found(text[start:]))
     return runs

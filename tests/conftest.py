@@ -3,7 +3,7 @@
 import os
 import shutil
 import subprocess
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +12,7 @@ from fastapi.testclient import TestClient
 
 from chat.app import create_app
 from chat.config import Settings
+from chat.store import Store, open_store
 from tests.servers import ChatServer, PostgresServer, RedisServer
 
 CHROMIUM_ARGS = [
@@ -93,6 +94,23 @@ def postgres() -> Iterator[PostgresServer]:
     yield server
     server.stop()
     server.remove()
+
+
+# Every store contract test runs on SQLite and on a real PostgreSQL.
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'chat.db'}"
+    server: PostgresServer = request.getfixturevalue("postgres")
+    return server.url
+
+
+@pytest.fixture
+async def store(store_url: str) -> AsyncIterator[Store]:
+    opened = open_store(store_url)
+    await opened.start()
+    yield opened
+    await opened.close()
 
 
 @pytest.fixture(scope="session")

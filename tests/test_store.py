@@ -13,44 +13,17 @@ from typing import Any
 
 import asyncpg
 import pytest
-import sqlalchemy
 
 from chat.errors import StoreUnavailable
-from chat.store import Message, NewMessage, SessionRecord, Store, open_store, search
+from chat.store import Message, SessionRecord, Store, open_store
 from chat.store.base import REACTIONS, Reaction
 from chat.store.search import words
 from chat.store.tables import LAST_ID
 from tests.bench import paging
-from tests.bench import search as search_bench
 from tests.servers import PostgresServer
+from tests.stores import a_room, draft, find, nodes
 
 pytestmark = pytest.mark.anyio
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'chat.db'}"
-    server: PostgresServer = request.getfixturevalue("postgres")
-    return server.url
-
-
-@pytest.fixture
-async def store(store_url: str) -> AsyncIterator[Store]:
-    opened = open_store(store_url)
-    await opened.start()
-    yield opened
-    await opened.close()
-
-
-def draft(room: str, n: int, text: str = "hello") -> NewMessage:
-    return NewMessage(
-        room=room, author="ann", author_key="k1", n=n, text=text, created_at=datetime.now(UTC)
-    )
-
-
-def a_room() -> str:
-    return "r" + uuid.uuid4().hex[:12]
 
 
 async def test_add_returns_the_stored_message_with_an_increasing_id(store: Store) -> None:
@@ -261,10 +234,6 @@ async def plans_database(postgres: PostgresServer) -> AsyncIterator[str]:
         await admin.close()
 
 
-def nodes(plan: dict[str, Any]) -> list[dict[str, Any]]:
-    return [plan, *(node for child in plan.get("Plans", []) for node in nodes(child))]
-
-
 def assert_index_range_scan(plan: dict[str, Any]) -> None:
     """Limit over a backward Index Scan of ix_messages_room_id bounded by room and id, and
     nothing else: no Seq Scan, no Sort, no rows read and then filtered out."""
@@ -343,10 +312,6 @@ async def read_everywhere(store: Store, room: str, message_id: int) -> list[Mess
     return [m for m in found if m is not None and m.id == message_id]
 
 
-async def find(store: Store, room: str, query: str, limit: int = 50) -> list[str]:
-    return [m.text for m in await store.search(room, words(query), limit)]
-
-
 async def test_an_edit_replaces_the_text_wherever_the_message_is_read(store: Store) -> None:
     room = a_room()
     first = await store.add(draft(room, 1, "the old wording"))
@@ -354,9 +319,10 @@ async def test_an_edit_replaces_the_text_wherever_the_message_is_read(store: Sto
     edited = await store.edit(room, first.id, "a fresh text", later(5))
     assert edited is not None
     assert (edited.id, edited.text, edited.edited_at) == (first.id, "a fresh text", later(5))
-    assert edited.deleted_at is None and edited.created_at == first.created_at
+    assert edited.changed_at == later(5) and edited.deleted_at is None
+    assert edited.created_at == first.created_at
     seen = await read_everywhere(store, room, first.id)
-    assert seen == [edited] * 4
+    assert seen + await store.search(room, words("fresh"), 10) == [edited] * 5
     assert await find(store, room, "old") == await find(store, room, "wording") == []
     assert (
         await find(store, room, "fresh")
@@ -415,6 +381,7 @@ async def test_a_delete_forgets_text_and_reactions_and_keeps_the_place(store: St
         (),
     )
     assert deleted.deleted and deleted.author == "ann" and deleted.edited_at is None
+    assert deleted.changed_at == later(2)
     assert [m.id for m in await store.recent(room, 10)] == [before.id, message.id, after.id]
     assert await read_everywhere(store, room, message.id) == [deleted] * 4
     assert await find(store, room, "regrettable") == await find(store, room, "words") == []
@@ -429,7 +396,9 @@ async def test_a_reaction_is_given_and_taken_back(store: Store) -> None:
     given = await store.react(room, message.id, THUMBS, "o1", "Ann", later(1))
     assert given == (Reaction(THUMBS, ("Ann",), ("o1",)),)
     assert await store.react(room, message.id, THUMBS, "o1", "Ann", later(2)) == ()
-    assert (await store.get(room, message.id)) == dataclasses.replace(message, prev=0)
+    taken = await store.get(room, message.id)
+    assert taken is not None and taken.reactions == () and taken.changed_at == later(2)
+    assert dataclasses.replace(taken, changed_at=None) == dataclasses.replace(message, prev=0)
     assert await store.react(room, message.id, THUMBS, "o1", "Ann", later(3)) == given
     assert await store.react(room, UNKNOWN, THUMBS, "o1", "Ann", later(4)) is None
 
@@ -453,7 +422,8 @@ async def test_reactions_come_by_kind_in_order_and_by_person_in_time(store: Stor
     assert after == expected
     seen = await read_everywhere(store, room, message.id)
     seen += await store.search(room, words("party"), 10)
-    assert [m.reactions for m in seen] == [expected] * 5
+    assert seen == [seen[0]] * 5
+    assert (seen[0].reactions, seen[0].changed_at) == (expected, later(len(gifts)))
 
 
 async def test_a_deleted_message_takes_no_reactions(store: Store) -> None:
@@ -463,257 +433,3 @@ async def test_a_deleted_message_takes_no_reactions(store: Store) -> None:
     assert await store.react(room, message.id, THUMBS, "o1", "Ann", later(2)) is None
     found = await store.get(room, message.id)
     assert found is not None and found.reactions == ()
-
-
-async def test_search_finds_the_rooms_messages_with_every_word_newest_first(
-    store: Store,
-) -> None:
-    room, other = a_room(), a_room()
-    texts = [
-        "apple banana",
-        "banana cherry",
-        "Cherry, apple & banana!",
-        "apple",
-        "pineapple banana",
-    ]
-    for n, text in enumerate(texts, start=1):
-        await store.add(draft(room, n, text))
-        await store.add(draft(other, n, text))
-    assert await find(store, room, "apple banana") == ["Cherry, apple & banana!", "apple banana"]
-    assert await find(store, room, "banana apple apple") == await find(store, room, "apple banana")
-    assert await find(store, room, "banana") == [
-        "pineapple banana",
-        "Cherry, apple & banana!",
-        "banana cherry",
-        "apple banana",
-    ]
-    assert await find(store, room, "apple") == ["apple", "Cherry, apple & banana!", "apple banana"]
-    assert await find(store, room, "appl") == await find(store, room, "apples") == []  # whole words
-    assert await find(store, room, "apple durian") == []
-    assert await store.search(room, [], 50) == []
-    assert {m.room for m in await store.search(other, words("banana"), 50)} == {other}
-
-
-async def test_search_stops_at_the_limit_and_below_before(store: Store) -> None:
-    room = a_room()
-    stored = [await store.add(draft(room, n, f"needle number {n}")) for n in range(1, 8)]
-    await store.add(draft(a_room(), 1, "needle elsewhere"))
-    newest = await store.search(room, ["needle"], 3)
-    assert [m.id for m in newest] == [m.id for m in stored[:-4:-1]]
-    older = await store.search(room, ["needle"], 3, before=stored[4].id)
-    assert [m.text for m in older] == ["needle number 4", "needle number 3", "needle number 2"]
-    assert [m.text for m in await store.search(room, ["needle"], 50, before=stored[1].id)] == [
-        "needle number 1"
-    ]
-    assert await store.search(room, ["needle"], 50, before=stored[0].id) == []
-    assert len(await store.search(room, ["needle"], 50)) == 7
-
-
-async def test_search_ignores_case_in_every_alphabet(store: Store) -> None:
-    room = a_room()
-    texts = ["Привет, МИР", "Die Straße", "Un Café crème", "नमस्ते दुनिया", "ÉLAN vital"]
-    for n, text in enumerate(texts, start=1):
-        await store.add(draft(room, n, text))
-    for query, text in [
-        ("привет", "Привет, МИР"),
-        ("ПРИВЕТ мир", "Привет, МИР"),
-        ("straße", "Die Straße"),
-        ("STRAßE", "Die Straße"),
-        ("café CRÈME", "Un Café crème"),
-        ("नमस्ते", "नमस्ते दुनिया"),
-        ("élan", "ÉLAN vital"),
-    ]:
-        assert await find(store, room, query) == [text], query
-    assert await find(store, room, "cafe") == await find(store, room, "мирный") == []
-
-
-async def test_search_finds_words_joined_by_punctuation(store: Store) -> None:
-    room = a_room()
-    text = "write to ann@example.com, see https://example.org/docs_page?id=7 or v1.2.3 (1.5 GB)"
-    await store.add(draft(room, 1, text))
-    for query in ["ann", "example com", "example.org", "docs page", "id 7", "v1", "2 3", "5 gb"]:
-        assert await find(store, room, query) == [text], query
-    assert await find(store, room, "docs_pages") == []
-
-
-QUERY_SYNTAX = [
-    'she said "quoted" and left',
-    "foo and bar",
-    "foo or bar, who knows",
-    "only foo here",
-    "x marks the spot",
-    "drop table messages, please",
-    "near a b",
-    "text abc",
-    "abc alone",
-    "a star: a* b",
-]
-
-
-@pytest.mark.parametrize(
-    ("query", "expected"),
-    [
-        ('"quoted"', ['she said "quoted" and left']),
-        ("a*", ["a star: a* b", "near a b"]),  # the word "a", not a prefix
-        ("foo OR bar", ["foo or bar, who knows"]),  # every word, "or" too
-        ("foo AND bar", ["foo and bar"]),
-        ("NOT foo", []),  # "not" is a word like another
-        ("-x", ["x marks the spot"]),  # not "without x"
-        ("'; DROP TABLE messages; --", ["drop table messages, please"]),
-        ("NEAR(a b)", ["near a b"]),
-        ("text:abc", ["text abc"]),  # not a column filter ("abc alone" has no "text")
-        ("room:x", []),
-        ("^x", ["x marks the spot"]),
-        ('"foo" + {bar}', ["foo or bar, who knows", "foo and bar"]),
-        ('*" ^ : ( ) - + \\', []),  # no words at all
-    ],
-)
-async def test_search_never_reads_query_syntax(
-    store: Store, query: str, expected: list[str]
-) -> None:
-    room = a_room()
-    for n, text in enumerate(QUERY_SYNTAX, start=1):
-        await store.add(draft(room, n, text))
-    assert await find(store, room, query) == expected
-    assert len(await store.recent(room, 50)) == len(QUERY_SYNTAX)
-
-
-async def test_search_words_that_are_not_cut_by_words_are_never_syntax(store: Store) -> None:
-    """`words()` never makes these, but a store hands whatever it gets to its engine as text."""
-    room = a_room()
-    await store.add(draft(room, 1, "foo or bar"))
-    for raw in ['foo" OR "bar', '"', "a*", "NEAR(", "room:x", "'; --", ""]:
-        found = await store.search(room, [raw], 10)
-        assert all("foo" in m.text for m in found), raw
-
-
-# Search plans: newest first from the index, never a walk through the whole room.
-SEARCH_PLAN = ["SEARCH m USING INTEGER PRIMARY KEY (rowid=?)"]
-
-
-async def test_sqlite_searches_newest_first_straight_from_the_fts_index(tmp_path: Path) -> None:
-    path = tmp_path / "plans.db"
-    opened = open_store(f"sqlite:///{path}")
-    await opened.start()
-    await opened.close()
-    for asked in (["rare"], ["two", "words"]):
-        scan, *rest = search_bench.sqlite_plan(path, BUSY, asked)
-        assert scan.startswith("SCAN messages_fts VIRTUAL TABLE INDEX"), scan
-        assert rest == SEARCH_PLAN  # and no "USE TEMP B-TREE FOR ORDER BY": no sort
-
-
-@pytest.fixture
-async def search_database(postgres: PostgresServer) -> AsyncIterator[tuple[str, Any]]:
-    """A database of its own, with a big room of made-up texts (tests/bench/search.py), analysed;
-    and the queries the benchmark times."""
-    name = "search_" + uuid.uuid4().hex[:8]
-    admin = await asyncpg.connect(postgres.url)
-    await admin.execute(f"CREATE DATABASE {name}")
-    url = postgres.url.rsplit("/", 1)[0] + "/" + name
-    try:
-        opened = open_store(url)
-        await opened.start()
-        await opened.close()
-        texts = search_bench.draw(paging.rows_for(20_000))
-        await search_bench.fill_postgres(url, texts, quiet=2_000)
-        yield url, search_bench.queries(texts)
-    finally:
-        await admin.execute(f"DROP DATABASE {name} WITH (FORCE)")
-        await admin.close()
-
-
-@pytest.mark.postgres
-async def test_postgres_finds_a_rare_word_of_a_big_room_through_the_gin_index(
-    search_database: tuple[str, Any],
-) -> None:
-    url, asked = search_database
-    rare = asked["rare"]
-    assert 1 <= rare.found <= 10, rare
-    values = {
-        "room": search_bench.ROOM,
-        "below": LAST_ID,
-        "window": search.WINDOW,
-        "query": " ".join(words(rare.typed)),
-        "limit": search_bench.LIMIT,
-    }
-    # First the room's newest messages, a backward range scan of the room index...
-    newest = nodes(await search_bench.postgres_plan(url, search.PG_NEWEST, values))
-    scans = [(n["Node Type"], n.get("Index Name")) for n in newest if "Scan" in n["Node Type"]]
-    assert ("Index Scan", "ix_messages_room_id") in scans, newest
-    assert {kind for kind, _ in scans} <= {"Index Scan", "CTE Scan"}, scans
-    # ...then below them, the GIN index alone: no Seq Scan, no walk of the room index.
-    older = nodes(await search_bench.postgres_plan(url, search.PG_OLDER, values))
-    scans = [(n["Node Type"], n.get("Index Name")) for n in older if "Scan" in n["Node Type"]]
-    assert ("Bitmap Index Scan", "ix_messages_words") in scans, older
-    assert {index for _, index in scans} <= {"ix_messages_words", None}, scans
-    assert "Seq Scan" not in {kind for kind, _ in scans}, scans
-    found = open_store(url)
-    await found.start()
-    try:
-        assert [m.id for m in await found.search(search_bench.ROOM, words(rare.typed), 50)] == (
-            rare.newest
-        )
-    finally:
-        await found.close()
-
-
-async def test_the_search_benchmark_still_measures(tmp_path: Path) -> None:
-    """tests/bench/search.py's own functions on a small table, so that the benchmark cannot rot."""
-    path = tmp_path / "bench.db"
-    opened = open_store(f"sqlite:///{path}")
-    await opened.start()
-    try:
-        texts = search_bench.draw(paging.rows_for(2_000))
-        asked = search_bench.queries(texts)
-        search_bench.fill_sqlite(path, texts, quiet=100)
-        found = await search_bench.measure({"SQLite": opened}, search_bench.ROOM, asked, calls=3)
-    finally:
-        await opened.close()
-    kinds = ["common", "medium", "rare", "absent", "two words"]
-    assert list(asked) == list(found["SQLite"]) == kinds
-    assert asked["absent"].found == 0 and asked["common"].found > asked["medium"].found
-    assert len(asked["common"].newest) == search_bench.LIMIT
-    for timing in found["SQLite"].values():
-        assert timing["calls"] == 3
-        assert 0 < timing["median_ms"] <= timing["p95_ms"] <= timing["max_ms"]
-    result = {
-        "rows": paging.rows_for(2_000) + 100,
-        "queries": {kind: dataclasses.asdict(query) for kind, query in asked.items()},
-        "timings": found,
-    }
-    sizes = {"messages": 2_000, "quiet": 100, "calls": 3}
-    text = search_bench.report(result, sizes, "a test machine")
-    assert "| store | common | medium | rare | absent | two words |" in text
-    assert "| SQLite |" in text and "2,322 rows" in text
-
-
-@pytest.mark.postgres
-async def test_postgres_plans_every_search_for_its_own_words(
-    postgres: PostgresServer, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """asyncpg prepares each statement once per connection; after five runs PostgreSQL may
-    keep a generic plan, blind to how common the words are (in a big room, a walk of its whole
-    index). The store asks for a custom plan every time."""
-    from chat.store.sql import SQLStore
-
-    monkeypatch.setattr(search, "WINDOW", 4)  # both steps: the newest 4, then the GIN index
-    opened = open_store(postgres.url)
-    await opened.start()
-    try:
-        assert isinstance(opened, SQLStore)
-        room = a_room()
-        for n in range(1, 13):
-            await opened.add(draft(room, n, f"word{n} common"))
-        for n in range(1, 13):
-            assert len(await opened.search(room, [f"word{n}", "common"], 50)) == 1
-        async with opened.engine.connect() as conn:
-            rows = await conn.execute(
-                sqlalchemy.text(
-                    "SELECT generic_plans, custom_plans FROM pg_prepared_statements "
-                    "WHERE statement LIKE '%plainto_tsquery%' AND statement NOT LIKE '%pg_prep%'"
-                )
-            )
-            plans = [tuple(row) for row in rows]
-    finally:
-        await opened.close()
-    assert len(plans) == 2 and all(generic == 0 and custom >= 8 for generic, custom in plans), plans

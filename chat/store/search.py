@@ -5,6 +5,7 @@ for FTS5, `plainto_tsquery` for PostgreSQL): quotes, `*`, `OR`, `-` or SQL never
 Every word must be in a message for it to match; words match whole, case-insensitively.
 """
 
+import math
 import unicodedata
 from collections.abc import Iterator
 
@@ -65,7 +66,7 @@ SQLITE_REBUILD = "INSERT INTO messages_fts (messages_fts) VALUES ('rebuild')"
 # the walk stops at `limit`, however many older ones there are.
 SQLITE_SEARCH = """
 SELECT m.id, m.room, m.author, m.author_key, m.n, m.text, m.created_at, m.owner,
-       m.edited_at, m.deleted_at
+       m.edited_at, m.deleted_at, m.changed_at
 FROM messages_fts JOIN messages AS m ON m.id = messages_fts.rowid
 WHERE messages_fts MATCH ? AND messages_fts.rowid < ? AND m.room = ?
 ORDER BY messages_fts.rowid DESC LIMIT ?
@@ -83,32 +84,37 @@ def _quoted(text: str) -> str:
     return '"' + text.replace('"', '""') + '"'
 
 
-# PostgreSQL: a stored tsvector column under a GIN index. A query looks through the room's
-# newest `WINDOW` messages first (a backward scan of the room index: fast for common words);
-# only if that finds too few does it ask the GIN index (fast for rare words), below the window.
-# ASCII punctuation becomes a space before the parser reads a text: it would otherwise keep
-# `ann@example.com`, `example.org/a`, `v1.2` or `1.5` as single tokens that no words find.
+# PostgreSQL: a stored tsvector column under a GIN index. ASCII punctuation becomes a space
+# before the parser reads a text: it would otherwise keep `ann@example.com`, `example.org/a`,
+# `v1.2` or `1.5` as single tokens that no words find.
 PG_SCHEMA = [
     r"""ALTER TABLE messages ADD COLUMN IF NOT EXISTS words tsvector
        GENERATED ALWAYS AS (to_tsvector('simple'::regconfig,
            regexp_replace(text, '[\x21-\x2f\x3a-\x40\x5b-\x60\x7b-\x7e]+', ' ', 'g'))) STORED""",
     "CREATE INDEX IF NOT EXISTS ix_messages_words ON messages USING gin (words)",
 ]
-WINDOW = 5000
-# Planned for each search's own words and room: asyncpg prepares every statement, and after
-# five runs PostgreSQL may keep a generic plan that knows neither. Its plan for `PG_OLDER`
-# intersects the GIN index with the room's whole part of ix_messages_room_id (200 ms in a room
-# of 1,000,000 messages, where the plan for the words reads the GIN index alone: 0.3 ms).
-PG_CUSTOM_PLANS = "SET LOCAL plan_cache_mode = force_custom_plan"
+# A search first reads the room's newest `WINDOW` messages (a backward range read of the room
+# index) and keeps those with the words: a common word ends there. If fewer than wanted matched,
+# the share that did says how many more to read in order (`further`, at most `MAX_READ` in all:
+# about 20 ms). Rarer words ask the GIN index, which reads every message holding them (few, for
+# those), below what was read.
+WINDOW = 2000
+MAX_READ = 25_000
+# The GIN step is planned for each search's own words and room: asyncpg prepares every
+# statement, and after five runs PostgreSQL may keep a generic plan that knows neither. Its
+# plan for `PG_OLDER` intersects the GIN index with the room's whole part of
+# ix_messages_room_id (200 ms in a room of 1,000,000 messages, where the plan for the words
+# reads the GIN index alone: 0.3 ms). `PG_NEWEST` has one good plan (its tsquery is made once,
+# in FROM), so it skips the millisecond of planning.
+PG_CUSTOM_PLAN = "SET LOCAL plan_cache_mode = force_custom_plan"
 PG_NEWEST = """
 WITH newest AS MATERIALIZED (
     SELECT id, words FROM messages WHERE (room, id) < (:room, :below) AND room >= :room
     ORDER BY room DESC, id DESC LIMIT :window
 )
 SELECT min(id) AS floor, count(*) AS seen,
-       (array_agg(id ORDER BY id DESC)
-        FILTER (WHERE words @@ plainto_tsquery('simple', :query)))[1:(:limit)] AS hits
-FROM newest
+       (array_agg(id ORDER BY id DESC) FILTER (WHERE words @@ asked))[1:(:limit)] AS hits
+FROM newest, plainto_tsquery('simple', :query) AS asked
 """
 PG_OLDER = """
 WITH hits AS MATERIALIZED (
@@ -117,3 +123,13 @@ WITH hits AS MATERIALIZED (
 )
 SELECT id FROM hits ORDER BY id DESC LIMIT :limit
 """
+
+
+def further(found: int, read: int, limit: int) -> int:
+    """How many more of a room's messages to read in order, the newest `read` having held
+    `found` of the `limit` matches wanted: enough at that share, with half as many again to
+    spare; 0 when all are found, or when that would read more than `MAX_READ` in all."""
+    if found >= limit or not found:
+        return 0
+    more = math.ceil((limit - found) * read / found * 1.5)
+    return more if read + more <= MAX_READ else 0

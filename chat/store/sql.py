@@ -261,17 +261,21 @@ class SQLStore:
     ) -> list[Message]:
         if not words:
             return []
-        asked = {"room": room, "query": " ".join(words), "limit": limit}
-        below = LAST_ID if before is None else before
+        asked = {"room": room, "query": " ".join(words)}
+        hits: list[int] = []
+        below, window, read, whole = LAST_ID if before is None else before, search.WINDOW, 0, False
         try:
             async with self.engine.connect() as conn:
-                await conn.execute(sa.text(search.PG_CUSTOM_PLANS))
-                newest = sa.text(search.PG_NEWEST)
-                values = {**asked, "below": below, "window": search.WINDOW}
-                floor, seen, hits = (await conn.execute(newest, values)).one()
-                hits = list(hits or [])
-                if len(hits) < limit and seen == search.WINDOW:  # rare: ask the GIN index
-                    values = {**asked, "below": floor, "limit": limit - len(hits)}
+                while window:  # the room's messages newest first, while the words are common
+                    values = {**asked, "below": below, "window": window, "limit": limit - len(hits)}
+                    newest = await conn.execute(sa.text(search.PG_NEWEST), values)
+                    below, seen, found = newest.one()
+                    hits += found or []
+                    read, whole = read + seen, seen < window  # whole: back to the room's start
+                    window = 0 if whole else search.further(len(hits), read, limit)
+                if len(hits) < limit and not whole:  # rarer words: the GIN index, below those
+                    await conn.execute(sa.text(search.PG_CUSTOM_PLAN))
+                    values = {**asked, "below": below, "limit": limit - len(hits)}
                     hits += [i for (i,) in await conn.execute(sa.text(search.PG_OLDER), values)]
         except (SQLAlchemyError, OSError) as exc:
             raise StoreUnavailable(UNREADABLE) from exc

@@ -192,7 +192,7 @@ def _moment(stored: str | None) -> datetime | None:
 
 
 def _message(row: tuple[Any, ...]) -> Message:
-    id_, room, author, author_key, n, text, created, owner, edited, deleted, *changed = row
+    id_, room, author, author_key, n, text, created, owner, edited, deleted, changed = row
     return Message(
         id=id_,
         room=room,
@@ -204,7 +204,7 @@ def _message(row: tuple[Any, ...]) -> Message:
         owner=owner,
         edited_at=_moment(edited),
         deleted_at=_moment(deleted),
-        changed_at=_moment(changed[0]) if changed else None,
+        changed_at=_moment(changed),
     )
 
 

@@ -6,8 +6,8 @@ an insert costs 25-90 µs, while a trip to a worker thread and back costs more t
 of log, SQLite's own checkpoint copies it into the database and syncs: one insert in a few
 hundred takes ~5 ms on our machines. (A checkpoint on another thread is no better: under a
 steady stream of writes it never catches up, and the log and every lookup in it grow without
-bound.) The statements are compiled once from the SQLAlchemy tables PostgreSQL uses too: one
-schema, one set of queries. Several processes on one SQLite file work, but PostgreSQL is the
+bound.) Its statements are compiled once from the tables PostgreSQL uses too (sqlite_statements.py).
+Several processes on one SQLite file work, but PostgreSQL is the
 store for that.
 """
 
@@ -15,23 +15,43 @@ import contextlib
 import dataclasses
 import sqlite3
 import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from collections.abc import Iterator
+from datetime import datetime
 from secrets import token_urlsafe
-from typing import Any, cast
+from typing import Any
 
-import sqlalchemy as sa
-from sqlalchemy.dialects import sqlite as dialect_module
 from sqlalchemy.engine import make_url
-from sqlalchemy.schema import CreateIndex, CreateTable
-from sqlalchemy.sql import ClauseElement
-from sqlalchemy.sql.compiler import SQLCompiler
 
 from chat.errors import StoreUnavailable
 from chat.i18n import N_
 from chat.store import search
 from chat.store.base import Message, NewMessage, Reaction, SessionRecord, gathered
+from chat.store.sqlite_statements import (
+    ADD,
+    AFTER,
+    BEFORE,
+    DELETE,
+    DIALECT,
+    EDIT,
+    FORGET_REACTIONS,
+    GET,
+    GIVE,
+    LOAD_SESSION,
+    NEW_SECRET,
+    NUMBERED,
+    PREVIOUS,
+    PRUNE,
+    REACTED,
+    REACTIONS_OF,
+    RECENT,
+    SAVE_SESSION,
+    SCHEMA,
+    SECRET,
+    TAKE_BACK,
+    Statement,
+    message_of,
+    to_db,
+)
 from chat.store.tables import (
     ADDED_COLUMNS,
     COLUMNS,
@@ -40,172 +60,7 @@ from chat.store.tables import (
     UNFOLDED_ROOMS,
     add_column,
     folded,
-    messages,
-    meta,
-    metadata,
-    older,
-    reactions,
-    sessions,
 )
-
-DIALECT = dialect_module.dialect()
-_TIME = messages.c.created_at.type.dialect_impl(DIALECT)
-# SQLAlchemy's own conversions, so rows read and written here match its other stores exactly.
-_to_db = cast(Callable[[datetime], str], _TIME.bind_processor(DIALECT))
-_from_db = cast(Callable[[str], datetime], _TIME.result_processor(DIALECT, None))
-
-
-@dataclass(frozen=True, slots=True)
-class Statement:
-    """A statement compiled once: its SQL and the order of its parameters."""
-
-    sql: str
-    names: tuple[str, ...]
-    defaults: dict[str, Any] = field(default_factory=dict)
-
-    @classmethod
-    def of(cls, statement: ClauseElement) -> "Statement":
-        compiled = cast(SQLCompiler, statement.compile(dialect=DIALECT))
-        return cls(compiled.string, tuple(compiled.positiontup or ()), dict(compiled.params))
-
-    def parameters(self, values: dict[str, Any]) -> tuple[Any, ...]:
-        return tuple(values[n] if n in values else self.defaults[n] for n in self.names)
-
-
-SCHEMA = [
-    str(ddl.compile(dialect=DIALECT))
-    for table in metadata.sorted_tables
-    for ddl in [
-        CreateTable(table, if_not_exists=True),
-        *[CreateIndex(index, if_not_exists=True) for index in table.indexes],
-    ]
-    if isinstance(ddl, ClauseElement)
-]
-
-
-def _param(name: str) -> sa.BindParameter[Any]:
-    return sa.bindparam(name)
-
-
-_upsert = dialect_module.insert(sessions).values(
-    key=_param("key"),
-    room=_param("room"),
-    name=_param("name"),
-    browser=_param("browser"),
-    seen_at=_param("seen_at"),
-)
-_seq = sa.select(sa.func.coalesce(sa.func.max(messages.c.n), 0)).where(
-    messages.c.author_key == _param("key")
-)
-ADD = Statement.of(messages.insert().values({c.name: _param(c.name) for c in COLUMNS}))
-# SQLite has one writer at a time and each insert commits at once: when ours is stored, every
-# smaller id is too, so the largest one below ours is the room's previous message.
-PREVIOUS = Statement.of(
-    sa.select(sa.func.coalesce(sa.func.max(messages.c.id), 0)).where(
-        messages.c.room == _param("room"), messages.c.id < _param("id")
-    )
-)
-NUMBERED = Statement.of(
-    messages.select().where(messages.c.author_key == _param("key"), messages.c.n == _param("n"))
-)
-RECENT = Statement.of(
-    messages.select()
-    .where(messages.c.room == _param("room"))
-    .order_by(messages.c.id.desc())
-    .limit(_param("limit"))
-)
-AFTER = Statement.of(
-    messages.select()
-    .where(messages.c.room == _param("room"), messages.c.id > _param("after"))
-    .order_by(messages.c.id)
-    .limit(_param("limit"))
-)
-BEFORE = Statement.of(older(_param("room"), _param("before"), _param("limit")))
-GET = Statement.of(
-    messages.select().where(messages.c.id == _param("id"), messages.c.room == _param("room"))
-)
-EDIT = Statement.of(
-    messages.update()
-    .where(messages.c.id == _param("id"), messages.c.deleted_at.is_(None))
-    .values(text=_param("text"), edited_at=_param("at"), changed_at=_param("at"))
-)
-DELETE = Statement.of(
-    messages.update()
-    .where(messages.c.id == _param("id"), messages.c.deleted_at.is_(None))
-    .values(text="", deleted_at=_param("at"), changed_at=_param("at"))
-)
-REACTED = Statement.of(
-    messages.update().where(messages.c.id == _param("id")).values(changed_at=_param("at"))
-)
-FORGET_REACTIONS = Statement.of(reactions.delete().where(reactions.c.message_id == _param("id")))
-TAKE_BACK = Statement.of(
-    reactions.delete().where(
-        reactions.c.message_id == _param("id"),
-        reactions.c.emoji == _param("emoji"),
-        reactions.c.owner == _param("owner"),
-    )
-)
-GIVE = Statement.of(
-    reactions.insert().values(
-        message_id=_param("id"),
-        emoji=_param("emoji"),
-        owner=_param("owner"),
-        name=_param("name"),
-        created_at=_param("at"),
-    )
-)
-# Reactions of a list of messages (`IN` with one ? per message, at most 500 at a time).
-REACTIONS_OF = (
-    "SELECT message_id, emoji, owner, name FROM reactions WHERE message_id IN ({marks})"
-    " ORDER BY created_at, owner"
-)
-SECRET = Statement.of(sa.select(meta.c.value).where(meta.c.name == "secret"))
-NEW_SECRET = Statement.of(
-    dialect_module.insert(meta)
-    .values(name="secret", value=_param("value"))
-    .on_conflict_do_nothing()
-)
-SAVE_SESSION = Statement.of(
-    _upsert.on_conflict_do_update(
-        index_elements=[sessions.c.key],
-        set_={c: _upsert.excluded[c] for c in ("room", "name", "browser", "seen_at")},
-    )
-)
-PRUNE = Statement.of(
-    sessions.delete().where(
-        sa.or_(
-            sessions.c.seen_at < _param("idle_before"),
-            sa.and_(
-                sessions.c.seen_at < _param("empty_before"),
-                ~sa.exists().where(messages.c.author_key == sessions.c.key),
-            ),
-        )
-    )
-)
-LOAD_SESSION = Statement.of(
-    sa.select(sessions, _seq.scalar_subquery().label("seq")).where(sessions.c.key == _param("key"))
-)
-
-
-def _moment(stored: str | None) -> datetime | None:
-    return None if stored is None else _from_db(stored).replace(tzinfo=UTC)
-
-
-def _message(row: tuple[Any, ...]) -> Message:
-    id_, room, author, author_key, n, text, created, owner, edited, deleted, changed = row
-    return Message(
-        id=id_,
-        room=room,
-        author=author,
-        author_key=author_key,
-        n=n,
-        text=text,
-        created_at=_from_db(created).replace(tzinfo=UTC),
-        owner=owner,
-        edited_at=_moment(edited),
-        deleted_at=_moment(deleted),
-        changed_at=_moment(changed),
-    )
 
 
 class SQLiteStore:
@@ -295,7 +150,7 @@ class SQLiteStore:
 
     async def add(self, message: NewMessage) -> Message:
         values = {c.name: getattr(message, c.name) for c in COLUMNS}
-        stored = {**values, "created_at": _to_db(message.created_at)}
+        stored = {**values, "created_at": to_db(message.created_at)}
         try:  # autocommit: the message is stored when execute returns
             new_id = self.db.execute(ADD.sql, ADD.parameters(stored)).lastrowid
         except sqlite3.Error as exc:
@@ -311,19 +166,19 @@ class SQLiteStore:
 
     async def numbered(self, author_key: str, n: int) -> Message | None:
         rows = self._run(NUMBERED, _UNREADABLE, key=author_key, n=n)
-        return _message(rows[0]) if rows else None
+        return message_of(rows[0]) if rows else None
 
     async def recent(self, room: str, limit: int) -> list[Message]:
         rows = self._run(RECENT, _UNREADABLE, room=room, limit=limit)
-        return self._with_reactions([_message(row) for row in reversed(rows)])
+        return self._with_reactions([message_of(row) for row in reversed(rows)])
 
     async def after(self, room: str, after_id: int, limit: int) -> list[Message]:
         rows = self._run(AFTER, _UNREADABLE, room=room, after=after_id, limit=limit)
-        return self._with_reactions([_message(row) for row in rows])
+        return self._with_reactions([message_of(row) for row in rows])
 
     async def before(self, room: str, before_id: int, limit: int) -> list[Message]:
         rows = self._run(BEFORE, _UNREADABLE, room=room, before=before_id, limit=limit)
-        return self._with_reactions([_message(row) for row in reversed(rows)])
+        return self._with_reactions([message_of(row) for row in reversed(rows)])
 
     def _with_reactions(self, found: list[Message]) -> list[Message]:
         """`found`, each message with its reactions."""
@@ -346,10 +201,10 @@ class SQLiteStore:
 
     async def get(self, room: str, message_id: int) -> Message | None:
         rows = self._run(GET, _UNREADABLE, room=room, id=message_id)
-        return self._with_reactions([_message(rows[0])])[0] if rows else None
+        return self._with_reactions([message_of(rows[0])])[0] if rows else None
 
     async def edit(self, room: str, message_id: int, text: str, at: datetime) -> Message | None:
-        values = {"id": message_id, "room": room, "text": text, "at": _to_db(at)}
+        values = {"id": message_id, "room": room, "text": text, "at": to_db(at)}
         with self._transaction(_UNCHANGED) as db:
             rows = db.execute(GET.sql, GET.parameters(values)).fetchall()
             if not rows or not db.execute(EDIT.sql, EDIT.parameters(values)).rowcount:
@@ -357,7 +212,7 @@ class SQLiteStore:
         return await self.get(room, message_id)
 
     async def delete(self, room: str, message_id: int, at: datetime) -> Message | None:
-        values = {"id": message_id, "room": room, "at": _to_db(at)}
+        values = {"id": message_id, "room": room, "at": to_db(at)}
         with self._transaction(_UNCHANGED) as db:
             rows = db.execute(GET.sql, GET.parameters(values)).fetchall()
             if not rows or not db.execute(DELETE.sql, DELETE.parameters(values)).rowcount:
@@ -374,9 +229,9 @@ class SQLiteStore:
             if not found or found[0][9] is not None:  # unknown or deleted
                 return None
             if not db.execute(TAKE_BACK.sql, TAKE_BACK.parameters(values)).rowcount:
-                given = {**values, "name": name, "at": _to_db(at)}
+                given = {**values, "name": name, "at": to_db(at)}
                 db.execute(GIVE.sql, GIVE.parameters(given))
-            db.execute(REACTED.sql, REACTED.parameters({**values, "at": _to_db(at)}))
+            db.execute(REACTED.sql, REACTED.parameters({**values, "at": to_db(at)}))
         message = await self.get(room, message_id)
         return message.reactions if message else ()
 
@@ -391,7 +246,7 @@ class SQLiteStore:
             rows = self.db.execute(search.SQLITE_SEARCH, (match, below, room, limit)).fetchall()
         except sqlite3.Error as exc:
             raise StoreUnavailable(_UNREADABLE) from exc
-        return self._with_reactions([_message(row) for row in rows])
+        return self._with_reactions([message_of(row) for row in rows])
 
     async def secret(self) -> str:
         self._run(NEW_SECRET, _AWAY, value=token_urlsafe(32))

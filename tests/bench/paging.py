@@ -145,7 +145,7 @@ async def postgres_positions(url: str, room: str, positions: list[int]) -> dict[
 
 def sqlite_plan(path: Path, room: str, before: int, limit: int = LIMIT) -> list[str]:
     """EXPLAIN QUERY PLAN of the statement SQLiteStore.before runs, one line per step."""
-    from chat.store.sqlite import BEFORE
+    from chat.store.sqlite_statements import BEFORE
 
     db = sqlite3.connect(path)
     try:

@@ -5,7 +5,6 @@ the block that changes; everyone else's pages change by the room's pushed event)
 cookie says whose the request is; every post is Origin-checked.
 """
 
-from collections.abc import Awaitable
 from typing import Annotated, Any
 from urllib.parse import unquote
 
@@ -15,9 +14,9 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from chat.changes import Actor, message_number
 from chat.context import EVERYONE
 from chat.errors import ChatError, InvalidInput, NotFound
-from chat.formats import ROOM
+from chat.formats import ROOM, Reacted
 from chat.i18n import N_
-from chat.inputs import room_name
+from chat.inputs import display_name, room_name
 from chat.limits import RateLimited
 from chat.pages import (
     BROWSER_COOKIE,
@@ -30,7 +29,6 @@ from chat.pages import (
 )
 from chat.rooms import present
 from chat.security import check_origin
-from chat.sessions import owner_of
 from chat.store import Message
 from chat.store.search import words
 
@@ -40,15 +38,22 @@ NEWER_PAGE = 50
 QUERY_LENGTH = 200  # the search input's maxlength
 
 
-def _actor(request: Request) -> Actor:
-    """Whose request this is: the browser's owner tag and its remembered name."""
-    browser = request.cookies.get(BROWSER_COOKIE, "")
-    name = unquote(request.cookies.get(NAME_COOKIE) or "") or "?"
-    return Actor(owner_of(browser, "") if browser else "", name[:64])
+def _actor(request: Request, room: str) -> Actor:
+    """Whose request this is: the tag of the browser its signed cookie names, in this room, and
+    the name it chose (as names are checked; `?` if there is none)."""
+    services = services_of(request)
+    owner = services.sessions.browser_tag(request.cookies.get(BROWSER_COOKIE), room)
+    try:
+        name = display_name(unquote(request.cookies.get(NAME_COOKIE) or ""))
+    except InvalidInput:
+        name = "?"
+    return Actor(owner, name, request.client.host if request.client else "")
 
 
 def _htmx(request: Request) -> bool:
-    return request.headers.get("hx-request") == "true"
+    """Asked by htmx for a part of the page (not for a whole page to restore from history)."""
+    headers = request.headers
+    return headers.get("hx-request") == "true" and "hx-history-restore-request" not in headers
 
 
 async def _message(request: Request, room: str, message_id: int) -> Message:
@@ -60,32 +65,36 @@ async def _message(request: Request, room: str, message_id: int) -> Message:
     return found
 
 
-async def _block(
-    request: Request, room: str, block: str, status: int = 200, **state: Any
-) -> Response:
+def _html(request: Request, room: str, block: str, **state: Any) -> str:
     services = services_of(request)
-    html = services.renderer.block(
-        ROOM,
-        block,
-        room,
-        EVERYONE,
-        services.languages.of(request),
-        zone=services.zones.of(request),
-        asked=asked_of(request),
-        **state,
+    language, zone = services.languages.of(request), services.zones.of(request)
+    asked = asked_of(request)
+    return services.renderer.block(
+        ROOM, block, room, EVERYONE, language, zone=zone, asked=asked, **state
     )
+
+
+def _answer(html: str, status: int = 200) -> Response:
     return HTMLResponse(html, status_code=status, headers={"Cache-Control": "no-store"})
 
 
-async def _item(request: Request, message: Message) -> Response:
-    """A message as every page shows it (what Cancel and Save put back in place of the form)."""
+async def _block(
+    request: Request, room: str, block: str, status: int = 200, **state: Any
+) -> Response:
+    return _answer(_html(request, room, block, **state), status)
+
+
+async def _item(request: Request, message: Message, swap: str = "") -> str:
+    """A message as every page shows it (what Cancel and Save put back in place of the form;
+    `swap`: out of band, after a delete)."""
     services = services_of(request)
     earlier = await services.store.before(message.room, message.id, 1)
-    return await _block(
+    return _html(
         request,
         message.room,
         "item",
         m=message,
+        swap=swap,
         previous=earlier[0] if earlier else None,
         present=await present(services.broker, message.room),
     )
@@ -96,13 +105,11 @@ def _back(request: Request, room: str, message_id: int) -> Response:
 
 
 async def _refused(request: Request, room: str, error: ChatError) -> Response:
-    """Why a change was refused, where the page shows it: htmx gets the action error in
-    place of its own (whatever the form targeted), a form post the room page saying it."""
-    said = error.text(services_of(request).languages.of(request))
+    """Why a change was refused, where the page shows it: htmx gets the page's alert (as every
+    refusal of an htmx request: chat/error_pages.py), a form post the room page saying it."""
     if _htmx(request):
-        response = await _block(request, room, "action_error", error.status, refusal=said)
-        response.headers.update({"HX-Retarget": "#action-error", "HX-Reswap": "outerHTML"})
-        return response
+        raise error
+    said = error.text(services_of(request).languages.of(request))
     return await render_room(request, room, status=error.status, refusal=said)
 
 
@@ -112,7 +119,7 @@ async def message_item(request: Request, room: str, message_id: str) -> Response
     message = await _message(request, room, message_number(message_id))
     if not _htmx(request):
         return _back(request, room, message.id)
-    return await _item(request, message)
+    return _answer(await _item(request, message))
 
 
 @router.get("/rooms/{room}/messages/{message_id}/edit", summary="The form to edit your message")
@@ -120,12 +127,12 @@ async def edit_form(request: Request, room: str, message_id: str) -> Response:
     services = services_of(request)
     room = room_name(room)
     try:
-        message = await services.changes.may_change(_actor(request), room, message_id)
+        message = await services.changes.may_change(_actor(request, room), room, message_id)
     except ChatError as error:
         return await _refused(request, room, error)
     if _htmx(request):
         return await _block(request, room, "edit_form", m=message)
-    return await render_room(request, room, editing=message.id)
+    return await render_room(request, room, around=message.id, editing=message.id)
 
 
 @router.post("/rooms/{room}/messages/{message_id}/edit", summary="Save an edited message")
@@ -133,10 +140,10 @@ async def edit(
     request: Request, room: str, message_id: str, text: Annotated[str, Form()] = ""
 ) -> Response:
     services = services_of(request)
-    check_origin(request, services.settings.allowed_origins)
+    check_origin(request, services.settings.allowed_origins, required=True)
     room = room_name(room)
     try:
-        changed = await services.changes.edit(_actor(request), room, message_id, text)
+        changed = await services.changes.edit(_actor(request, room), room, message_id, text)
     except ChatError as error:
         if not _in_the_form(error):  # not theirs, gone, unknown: no form to show it in
             return await _refused(request, room, error)
@@ -147,10 +154,16 @@ async def edit(
                 request, room, "edit_form", error.status, m=message, error=said, draft=text
             )
         return await render_room(
-            request, room, status=error.status, editing=message.id, error=said, draft=text
+            request,
+            room,
+            around=message.id,
+            status=error.status,
+            editing=message.id,
+            error=said,
+            draft=text,
         )
     if _htmx(request):
-        return await _item(request, changed)
+        return _answer(await _item(request, changed))
     return _back(request, room, changed.id)
 
 
@@ -164,9 +177,15 @@ def _in_the_form(error: ChatError) -> bool:
 @router.post("/rooms/{room}/messages/{message_id}/delete", summary="Delete your message")
 async def delete(request: Request, room: str, message_id: str) -> Response:
     services = services_of(request)
-    check_origin(request, services.settings.allowed_origins)
+    check_origin(request, services.settings.allowed_origins, required=True)
     room = room_name(room)
-    return await _done(request, room, services.changes.delete(_actor(request), room, message_id))
+    try:
+        deleted = await services.changes.delete(_actor(request, room), room, message_id)
+    except ChatError as error:
+        return await _refused(request, room, error)
+    if _htmx(request):  # the placeholder for the page that asked (it may have no socket)
+        return _done(request, room, await _item(request, deleted, swap="true"))
+    return _back(request, room, deleted.id)
 
 
 @router.post(
@@ -176,29 +195,28 @@ async def react(
     request: Request, room: str, message_id: str, emoji: Annotated[str, Form()] = ""
 ) -> Response:
     services = services_of(request)
-    check_origin(request, services.settings.allowed_origins)
+    check_origin(request, services.settings.allowed_origins, required=True)
     room = room_name(room)
-    return await _done(
-        request, room, services.changes.react(_actor(request), room, message_id, emoji)
-    )
-
-
-async def _done(request: Request, room: str, change: Awaitable[Message | int]) -> Response:
-    """After a delete or a reaction: htmx gets the (cleared) action error, a form post goes
-    back to the message; a refusal says why, in place."""
     try:
-        done = await change
+        number, now = await services.changes.react(_actor(request, room), room, message_id, emoji)
     except ChatError as error:
         return await _refused(request, room, error)
-    if _htmx(request):
-        return await _block(request, room, "action_error")
-    return _back(request, room, done if isinstance(done, int) else done.id)
+    if _htmx(request):  # the reactions now, for the page that asked (it may have no socket)
+        return _done(request, room, _html(request, room, "reacted", m=Reacted(number, now)))
+    return _back(request, room, number)
+
+
+def _done(request: Request, room: str, changed: str) -> Response:
+    """After a delete or a reaction, for htmx: the page's alert cleared, and what changed
+    swapped in out of band (the room's push brings the same to the other pages)."""
+    return _answer(_html(request, room, "action_error") + changed)
 
 
 @router.get("/rooms/{room}/search", summary="Messages of the room with every word, newest first")
 async def search(request: Request, room: str, q: str = "") -> Response:
     services = services_of(request)
     room = room_name(room)
+    services.searches.take(request.client.host if request.client else "")  # a search reads
     q = q[:QUERY_LENGTH]  # what the form allows; a longer address is cut, not refused
     found = words(q)
     results = await services.store.search(room, found, SEARCH_RESULTS) if found else []
@@ -211,7 +229,7 @@ async def search(request: Request, room: str, q: str = "") -> Response:
 @router.get(
     "/rooms/{room}/newer", summary="The messages after one, as list items (a page of history)"
 )
-async def newer(request: Request, room: str, after: int = Query(gt=0)) -> Response:
+async def newer(request: Request, room: str, after: int = Query(gt=0, lt=2**63 - 1)) -> Response:
     services = services_of(request)
     room = room_name(room)
     page = await services.store.after(room, after, NEWER_PAGE + 1)

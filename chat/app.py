@@ -23,6 +23,7 @@ from chat.errors import ChatError
 from chat.formats import Formats
 from chat.hub import Hub
 from chat.i18n import Languages
+from chat.limits import Buckets
 from chat.logs import redact_session_ids
 from chat.rendering import Renderer, asset_dir, make_environment
 from chat.rooms import Chat
@@ -69,6 +70,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             languages=languages,
             zones=Zones(settings.time_zone),
             formats=Formats(renderer, languages),
+            searches=Buckets(settings.rate_per_second, settings.rate_burst),
         )
         broker.on_resync = hub.resync_soon
         app.state.services.chat.on_unpublished = hub.resync_room

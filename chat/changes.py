@@ -1,7 +1,6 @@
 """Messages that change after they are sent: edits and deletes by their author, reactions by
 anyone. Like sending: validate, authorise, store, then publish to the room's channel."""
 
-from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -9,34 +8,29 @@ from datetime import UTC, datetime
 from chat import inputs
 from chat.broker import Event
 from chat.config import Settings
-from chat.errors import ChatError, Forbidden, InvalidInput, NotFound
+from chat.errors import Forbidden, Gone, InvalidInput, NotFound
 from chat.i18n import N_
-from chat.limits import TokenBucket
+from chat.limits import Buckets, RateLimited
 from chat.sessions import EXPIRED, Session
 from chat.store import Message, Store
-from chat.store.base import REACTIONS
+from chat.store.base import REACTIONS, Reaction
 
-BUCKETS_KEPT = 10_000  # people whose rate of changes is remembered
+PER_ADDRESS = 4  # an address may change as fast as this many people (cookies are cheap)
 Publisher = Callable[[str, Event], Awaitable[None]]  # to a room's channel, retried if it fails
 
 
 @dataclass(frozen=True, slots=True)
 class Actor:
-    """Who asks for a change: their owner tag and the name their reactions show."""
+    """Who asks for a change: their owner tag, the name their reactions show, and (over HTTP)
+    the address they ask from."""
 
     owner: str
     name: str
+    address: str = ""
 
     @classmethod
     def of(cls, session: Session) -> "Actor":
         return cls(session.owner, session.name)
-
-
-class Gone(ChatError):
-    """The message was deleted: it can no longer change."""
-
-    status = 410
-    code = "deleted"
 
 
 class Changes:
@@ -47,7 +41,9 @@ class Changes:
         self.store = store
         self.settings = settings
         self.publish = publish
-        self._buckets: OrderedDict[str, TokenBucket] = OrderedDict()
+        rate, burst = settings.rate_per_second, settings.rate_burst
+        self._people = Buckets(rate, burst)
+        self._addresses = Buckets(rate * PER_ADDRESS, burst * PER_ADDRESS)
 
     async def edit(self, actor: Actor, room: str, message_id: object, text: object) -> Message:
         self._take(actor)
@@ -70,8 +66,11 @@ class Changes:
         await self._announce("delete", changed)
         return changed
 
-    async def react(self, actor: Actor, room: str, message_id: object, emoji: object) -> int:
-        """Give the reaction, or take it back if it is already theirs; the message's id."""
+    async def react(
+        self, actor: Actor, room: str, message_id: object, emoji: object
+    ) -> tuple[int, tuple[Reaction, ...]]:
+        """Give the reaction, or take it back if it is already theirs: the message's id and its
+        reactions now."""
         if emoji not in REACTIONS:
             raise InvalidInput(
                 N_("Choose one of the reactions offered: {reactions}."),
@@ -84,17 +83,19 @@ class Changes:
         self._take(actor)
         now = datetime.now(UTC)
         reactions = await self.store.react(room, number, str(emoji), actor.owner, actor.name, now)
-        if reactions is None:
+        now_is = await self.store.get(room, number) if reactions is not None else None
+        if reactions is None or now_is is None:
             await self._existing(room, number)  # says which: unknown or deleted
             raise _gone()
         event: Event = {
             "type": "react",
             "room": room,
             "id": number,
-            "reactions": [r.to_json() for r in reactions],
+            "reactions": [r.to_json() for r in now_is.reactions],
+            "version": now_is.version,  # receivers keep the newest state of each message
         }
         await self.publish(room, event)
-        return number
+        return number, now_is.reactions
 
     def changeable(self, message: Message) -> bool:
         """Still inside the time its author may change it in."""
@@ -108,9 +109,9 @@ class Changes:
             raise Forbidden(N_("You can only change your own messages."), code="not_yours")
         if not self.changeable(message):
             raise Forbidden(
-                N_("Messages can be changed for {minutes} minutes after they are sent."),
+                N_("This message can no longer be changed (only in its first {minutes} min)."),
                 code="too_late",
-                minutes=round(self.settings.edit_window / 60),
+                minutes=max(1, round(self.settings.edit_window / 60)),
             )
         return message
 
@@ -125,16 +126,16 @@ class Changes:
         return message
 
     def _take(self, actor: Actor) -> None:
-        """Changes are rate-limited per person like messages."""
-        bucket = self._buckets.get(actor.owner)
-        if bucket is None:
-            bucket = TokenBucket(self.settings.rate_per_second, self.settings.rate_burst)
-            self._buckets[actor.owner] = bucket
-            if len(self._buckets) > BUCKETS_KEPT:
-                self._buckets.popitem(last=False)
-        else:
-            self._buckets.move_to_end(actor.owner)
-        bucket.take()
+        """Changes are rate-limited per person like messages, and per address."""
+        try:
+            self._people.take(actor.owner)
+            if actor.address:
+                self._addresses.take(actor.address)
+        except RateLimited:
+            raise RateLimited(
+                N_("Slow down: too many changes at once. Wait a moment and try again."),
+                code="rate_limited",
+            ) from None
 
     async def _announce(self, kind: str, message: Message) -> None:
         """The message as it is now, and the one before it (pages group by it)."""

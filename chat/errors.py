@@ -47,6 +47,13 @@ class InvalidInput(ChatError):
     code = "invalid_input"
 
 
+class Gone(ChatError):
+    """The message was deleted: it can no longer change."""
+
+    status = HTTPStatus.GONE
+    code = "deleted"
+
+
 class NotFound(ChatError):
     """No such room, session or page."""
 

@@ -25,6 +25,7 @@ log = logging.getLogger(__name__)
 PRESENCE_GATHERING = 0.5  # seconds a room's presence changes wait to go out together
 RELOAD_GRACE = 4.0  # seconds a leave waits: a join under the same name in time is a reload
 NOTICES_KEPT = 20  # notices a page keeps; older ones are removed as new ones come
+VERSIONS_KEPT = 10_000  # changed messages a room remembers the newest state of
 
 
 class Hub:
@@ -44,6 +45,7 @@ class Hub:
         self._notices: dict[str, deque[str]] = {}
         self.last: dict[str, Message] = {}  # each room's newest message, to group the next
         self.present: dict[str, dict[str, str]] = {}  # each room's people: name -> key
+        self.versions: dict[str, dict[int, int]] = {}  # each room's changed messages: version
         self.orders: dict[str, RoomOrder] = {}
         self.outbox = Outbox()
 
@@ -79,6 +81,7 @@ class Hub:
             self.seeded.discard(room)
             self.last.pop(room, None)
             self.present.pop(room, None)
+            self.versions.pop(room, None)
             self._notices.pop(room, None)
             if order := self.orders.pop(room, None):
                 order.close()
@@ -132,6 +135,10 @@ class Hub:
             )
             self._broadcast([room], render, recent[-1].id)
             self.last[room] = recent[-1]
+            seen = self.versions.setdefault(room, {})
+            for message in recent:  # pages now show these states: older events are stale
+                if message.version > seen.get(message.id, -1):
+                    seen[message.id] = message.version
             if order := self.orders.get(room):
                 order.seen(recent[-1].id)
 
@@ -157,8 +164,10 @@ class Hub:
             if event["type"] == "react":
                 reactions = tuple(Reaction.from_json(r) for r in event["reactions"])
                 reacted = Reacted(event["id"], reactions)
-                render: Callable[[Format], str] = lambda f: f.reacted(room, reacted)  # noqa: E731
-                self.orders[room].change(reacted.id, lambda: self._broadcast([room], render))
+                version = int(event.get("version", 0))
+                self.orders[room].change(
+                    reacted.id, lambda: self._send_reactions(room, reacted, version)
+                )
                 return
             if event["type"] == "rename":
                 for connection in self.rooms[room]:
@@ -179,8 +188,26 @@ class Hub:
         render: Callable[[Format], str] = lambda f: f.message(message, around)  # noqa: E731
         self._broadcast([message.room], render, message.id)
 
+    def _newest(self, room: str, message_id: int, version: int) -> bool:
+        """Is this state of a message newer than any this process has passed on? Changes made
+        on several processes may be published out of the order they were stored in."""
+        seen = self.versions.setdefault(room, {})
+        if seen.get(message_id, -1) >= version:
+            return False
+        seen[message_id] = version
+        if len(seen) > VERSIONS_KEPT:
+            del seen[next(iter(seen))]
+        return True
+
+    def _send_reactions(self, room: str, reacted: Reacted, version: int) -> None:
+        if self._newest(room, reacted.id, version):
+            render: Callable[[Format], str] = lambda f: f.reacted(room, reacted)  # noqa: E731
+            self._broadcast([room], render)
+
     def _send_change(self, message: Message, previous: Message | None) -> None:
         """A message as it is now, once its own event has gone out (rendered once per format)."""
+        if not self._newest(message.room, message.id, message.version):
+            return
         last = self.last.get(message.room)
         if last is not None and last.id == message.id:  # keeps a group a notice ended ended
             self.last[message.room] = dataclasses.replace(message, author_key=last.author_key)

@@ -1,7 +1,8 @@
-"""Limits: a token bucket per session and per connection; the process's open-files limit."""
+"""Limits: token buckets (per session, connection, person, address); the open-files limit."""
 
 import resource
 import time
+from collections import OrderedDict
 
 from chat.errors import ChatError
 from chat.i18n import N_
@@ -40,6 +41,24 @@ class TokenBucket:
                 burst=self.burst,
             )
         self.tokens -= 1
+
+
+class Buckets:
+    """A token bucket per key (a person, an address), the most recently used `kept` of them."""
+
+    def __init__(self, rate: float, burst: int, kept: int = 10_000) -> None:
+        self.rate, self.burst, self.kept = rate, burst, kept
+        self._buckets: OrderedDict[str, TokenBucket] = OrderedDict()
+
+    def take(self, key: str) -> None:
+        bucket = self._buckets.get(key)
+        if bucket is None:
+            bucket = self._buckets[key] = TokenBucket(self.rate, self.burst)
+            if len(self._buckets) > self.kept:
+                self._buckets.popitem(last=False)
+        else:
+            self._buckets.move_to_end(key)
+        bucket.take()
 
 
 def raise_open_files_limit() -> None:

@@ -1,6 +1,5 @@
 """HTTP routes: room pages, the no-JavaScript form posts, JSON history and operations."""
 
-import secrets
 from typing import Annotated, Any
 from urllib.parse import quote, unquote, urlencode, urlsplit
 
@@ -273,12 +272,13 @@ async def render_room(
         if "history" not in state:
             state["history"] = await services.store.recent(room, services.settings.history_size)
         shown = state["history"]
-        cursor = (
-            shown[-1].id if shown and not state.get("paged") else 0
-        )  # 0: a socket shows the latest
-        browser = request.cookies.get(BROWSER_COOKIE) or secrets.token_urlsafe(16)
+        cursor = shown[-1].id if shown and not state.get("paged") else 0  # 0: the socket shows all
+        browser = request.cookies.get(BROWSER_COOKIE) or ""
+        if not services.sessions.browser_tag(browser, room):  # none yet, or not one we signed
+            browser = services.sessions.new_browser()
+        tag = services.sessions.browser_tag(browser, room)
         me = await services.chat.open_session(
-            room, unquote(request.cookies.get(NAME_COOKIE) or "") or None, cursor, browser
+            room, unquote(request.cookies.get(NAME_COOKIE) or "") or None, cursor, tag
         )
         response = await _render_room(request, me, status=status, **state)
         response.set_cookie(BROWSER_COOKIE, browser, max_age=YEAR, httponly=True, samesite="lax")

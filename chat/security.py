@@ -55,9 +55,8 @@ class SecurityHeaders:
                 headers["Referrer-Policy"] = "same-origin"
                 headers["X-Frame-Options"] = "SAMEORIGIN" if framed else "DENY"
                 if headers.get("content-type", "").startswith("text/html"):
-                    headers["Vary"] = (
-                        "Accept-Language, Cookie"  # pages are in the reader's language
-                    )
+                    # pages are in the reader's language; htmx gets a part of one
+                    headers["Vary"] = "Accept-Language, Cookie, HX-Request"
                 headers["Cross-Origin-Opener-Policy"] = "same-origin"
             await send(message)
 
@@ -85,17 +84,22 @@ def same_origin(origin: str, own: str) -> bool:
     )
 
 
-def check_origin(connection: HTTPConnection, allowed: Iterable[str]) -> None:
+def check_origin(
+    connection: HTTPConnection, allowed: Iterable[str], *, required: bool = False
+) -> None:
     """Refuse browsers' cross-site requests: the Origin (or Referer) must be ours or allowed.
 
-    Non-browser clients send neither header and carry the page's secret session id instead.
+    Non-browser clients send neither header and carry the page's secret session id instead;
+    a request that only the browser's cookie authorises (`required`) must send one.
     """
     origin = connection.headers.get("origin")
     if origin is None and (referer := connection.headers.get("referer")):
         parts = urlsplit(referer)
         origin = f"{parts.scheme}://{parts.netloc}"
     if origin is None:
-        return
+        if not required:
+            return
+        origin = "(none)"
     own = own_origin(connection)
     if same_origin(origin, own) or origin in set(allowed):
         return

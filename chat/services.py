@@ -8,6 +8,7 @@ from chat.config import Settings
 from chat.formats import Formats
 from chat.hub import Hub
 from chat.i18n import Languages
+from chat.limits import Buckets
 from chat.rendering import Renderer
 from chat.rooms import Chat
 from chat.sessions import Sessions
@@ -28,3 +29,4 @@ class Services:
     languages: Languages
     zones: Zones
     formats: Formats
+    searches: Buckets  # per address: a search reads far more than a message writes

@@ -9,12 +9,13 @@ a message: after `ttl`), and its row is deleted.
 
 import asyncio
 import hashlib
+import hmac
 import secrets
 import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
 
-from itsdangerous import BadSignature, URLSafeTimedSerializer
+from itsdangerous import BadSignature, Signer, URLSafeTimedSerializer
 
 from chat.errors import Forbidden
 from chat.i18n import N_
@@ -28,14 +29,6 @@ def new_name() -> str:
     """A generated display name such as `user_k3x9qa42`."""
     alphabet = "abcdefghijkmnpqrstuvwxyz23456789"
     return "user_" + "".join(secrets.choice(alphabet) for _ in range(8))
-
-
-def owner_of(browser: str, key: str) -> str:
-    """The public tag of whoever writes from a browser (or, without one, a client's session):
-    what makes a message theirs. A hash, so the browser's own id never leaves the server."""
-    if browser:
-        return "b" + hashlib.sha256(f"chat owner {browser}".encode()).hexdigest()[:24]
-    return "k" + key
 
 
 @dataclass(eq=False, slots=True)
@@ -59,7 +52,9 @@ class Session:
 
     @property
     def owner(self) -> str:
-        return owner_of(self.browser, self.key)
+        """The public tag that makes messages theirs: their browser's in this room (pages), or
+        this session's (JSON clients, which have no browser)."""
+        return self.browser or "k" + self.key
 
     def record(self) -> SessionRecord:
         return SessionRecord(key=self.key, room=self.room, name=self.name, browser=self.browser)
@@ -76,10 +71,27 @@ class Sessions:
         self.expiry = expiry
         self.limit = limit
         self.signer = URLSafeTimedSerializer(secret, salt="chat.session")
+        self.browsers = Signer(secret, salt="chat.browser")
+        self._tags = secret.encode()
         self._cache: OrderedDict[str, Session] = OrderedDict()
 
     def __len__(self) -> int:
         return len(self._cache)
+
+    def new_browser(self) -> str:
+        """The signed id a browser keeps in a cookie: who it is across reloads."""
+        return self.browsers.sign(secrets.token_urlsafe(16)).decode()
+
+    def browser_tag(self, cookie: str | None, room: str) -> str:
+        """The public tag of the browser whose cookie this is, in `room` ("" if the cookie is
+        not one we signed). Keyed and per room: it never reveals the cookie, and the same
+        browser's messages in two rooms do not carry the same tag."""
+        try:
+            browser = self.browsers.unsign(cookie or "")
+        except BadSignature:
+            return ""
+        mac = hmac.new(self._tags, room.encode() + b"\0" + browser, hashlib.sha256)
+        return "b" + mac.hexdigest()[:24]
 
     def issue(self, room: str, name: str, browser: str, cursor: int) -> Session:
         """A new page load: a signed id and nothing stored yet."""

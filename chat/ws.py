@@ -144,7 +144,7 @@ async def _change(services: Services, session: Session, command: Change) -> int:
         return (await changes.edit(actor, session.room, command.id, command.text)).id
     if command.kind == "delete":
         return (await changes.delete(actor, session.room, command.id)).id
-    return await changes.react(actor, session.room, command.id, command.emoji)
+    return (await changes.react(actor, session.room, command.id, command.emoji))[0]
 
 
 CLOCK_SLACK = 2.0  # seconds: the page may have been rendered by another process's clock

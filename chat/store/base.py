@@ -68,6 +68,7 @@ class Message(NewMessage):
     edited_at: datetime | None = None
     deleted_at: datetime | None = None  # a deleted message keeps its place, not its text
     changed_at: datetime | None = None  # its last edit, delete or reaction
+    version: int = 0  # how many times it changed: of two states, the higher is the newer
     reactions: tuple[Reaction, ...] = ()
 
     @property
@@ -88,6 +89,7 @@ class Message(NewMessage):
             "edited_at": _iso(self.edited_at),
             "deleted_at": _iso(self.deleted_at),
             "changed_at": _iso(self.changed_at),
+            "version": self.version,
             "reactions": [r.to_json() for r in self.reactions],
         }
 

@@ -66,7 +66,7 @@ SQLITE_REBUILD = "INSERT INTO messages_fts (messages_fts) VALUES ('rebuild')"
 # the walk stops at `limit`, however many older ones there are.
 SQLITE_SEARCH = """
 SELECT m.id, m.room, m.author, m.author_key, m.n, m.text, m.created_at, m.owner,
-       m.edited_at, m.deleted_at, m.changed_at
+       m.edited_at, m.deleted_at, m.changed_at, m.version
 FROM messages_fts JOIN messages AS m ON m.id = messages_fts.rowid
 WHERE messages_fts MATCH ? AND messages_fts.rowid < ? AND m.room = ?
 ORDER BY messages_fts.rowid DESC LIMIT ?

@@ -108,6 +108,7 @@ def _row(row: Any) -> Message:
         edited_at=_utc(row.edited_at),
         deleted_at=_utc(row.deleted_at),
         changed_at=_utc(row.changed_at),
+        version=row.version,
     )
 
 
@@ -200,7 +201,7 @@ class SQLStore:
                 messages.c.room == room,
                 messages.c.deleted_at.is_(None),
             )
-            .values(text=text, edited_at=at, changed_at=at)
+            .values(text=text, edited_at=at, changed_at=at, version=messages.c.version + 1)
         )
         if not await self._write(update, UNCHANGED):
             return None
@@ -214,7 +215,7 @@ class SQLStore:
                 messages.c.room == room,
                 messages.c.deleted_at.is_(None),
             )
-            .values(text="", deleted_at=at, changed_at=at)
+            .values(text="", deleted_at=at, changed_at=at, version=messages.c.version + 1)
         )
         try:
             async with self.engine.begin() as conn:
@@ -250,7 +251,7 @@ class SQLStore:
                     given = {"emoji": emoji, "owner": owner, "name": name, "created_at": at}
                     await conn.execute(reactions.insert().values(message_id=message_id, **given))
                 reacted = messages.update().where(messages.c.id == message_id)
-                await conn.execute(reacted.values(changed_at=at))
+                await conn.execute(reacted.values(changed_at=at, version=messages.c.version + 1))
         except (SQLAlchemyError, OSError) as exc:
             raise StoreUnavailable(UNCHANGED) from exc
         message = await self.get(room, message_id)

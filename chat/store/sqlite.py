@@ -226,7 +226,7 @@ class SQLiteStore:
         values = {"id": message_id, "room": room, "emoji": emoji, "owner": owner}
         with self._transaction(_UNCHANGED) as db:
             found = db.execute(GET.sql, GET.parameters(values)).fetchall()
-            if not found or found[0][9] is not None:  # unknown or deleted
+            if not found or message_of(found[0]).deleted:
                 return None
             if not db.execute(TAKE_BACK.sql, TAKE_BACK.parameters(values)).rowcount:
                 given = {**values, "name": name, "at": to_db(at)}

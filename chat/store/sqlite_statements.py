@@ -102,15 +102,24 @@ GET = Statement.of(
 EDIT = Statement.of(
     messages.update()
     .where(messages.c.id == _param("id"), messages.c.deleted_at.is_(None))
-    .values(text=_param("text"), edited_at=_param("at"), changed_at=_param("at"))
+    .values(
+        text=_param("text"),
+        edited_at=_param("at"),
+        changed_at=_param("at"),
+        version=messages.c.version + 1,
+    )
 )
 DELETE = Statement.of(
     messages.update()
     .where(messages.c.id == _param("id"), messages.c.deleted_at.is_(None))
-    .values(text="", deleted_at=_param("at"), changed_at=_param("at"))
+    .values(
+        text="", deleted_at=_param("at"), changed_at=_param("at"), version=messages.c.version + 1
+    )
 )
 REACTED = Statement.of(
-    messages.update().where(messages.c.id == _param("id")).values(changed_at=_param("at"))
+    messages.update()
+    .where(messages.c.id == _param("id"))
+    .values(changed_at=_param("at"), version=messages.c.version + 1)
 )
 FORGET_REACTIONS = Statement.of(reactions.delete().where(reactions.c.message_id == _param("id")))
 TAKE_BACK = Statement.of(
@@ -167,7 +176,7 @@ def _moment(stored: str | None) -> datetime | None:
 
 
 def message_of(row: tuple[Any, ...]) -> Message:
-    id_, room, author, author_key, n, text, created, owner, edited, deleted, changed = row
+    id_, room, author, author_key, n, text, created, owner, edited, deleted, changed, version = row
     return Message(
         id=id_,
         room=room,
@@ -180,4 +189,5 @@ def message_of(row: tuple[Any, ...]) -> Message:
         edited_at=_moment(edited),
         deleted_at=_moment(deleted),
         changed_at=_moment(changed),
+        version=version,
     )

@@ -20,6 +20,7 @@ messages = sa.Table(
     sa.Column("edited_at", sa.DateTime(timezone=True), nullable=True),
     sa.Column("deleted_at", sa.DateTime(timezone=True), nullable=True),
     sa.Column("changed_at", sa.DateTime(timezone=True), nullable=True),  # edit, delete, reaction
+    sa.Column("version", sa.Integer, nullable=False, server_default="0"),  # +1 at each change
     sa.Index("ix_messages_room_id", "room", "id"),
     sa.Index("ix_messages_author_key_n", "author_key", "n"),
 )
@@ -63,6 +64,7 @@ ADDED_COLUMNS = [
     messages.c.edited_at,
     messages.c.deleted_at,
     messages.c.changed_at,
+    messages.c.version,
 ]
 # Room names were ASCII and case-sensitive before release 0.2; now they are case-folded. Rooms
 # stored under capitals are renamed once (marked in `meta`), so `Dev`'s history is `dev`'s.

@@ -81,6 +81,7 @@ class SQLiteStore:
             self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.execute("PRAGMA secure_delete=ON")  # a deleted text's bytes are zeroed
             self._db.execute("PRAGMA busy_timeout=5000")
             for ddl in SCHEMA:
                 self._db.execute(ddl)

@@ -84,7 +84,7 @@ async def _block(
     return _answer(_html(request, room, block, **state), status)
 
 
-async def _item(request: Request, message: Message, swap: str = "") -> str:
+async def _item(request: Request, message: Message, swap: str = "", refocus: bool = False) -> str:
     """A message as every page shows it (what Cancel and Save put back in place of the form;
     `swap`: out of band, after a delete)."""
     services = services_of(request)
@@ -95,6 +95,7 @@ async def _item(request: Request, message: Message, swap: str = "") -> str:
         "item",
         m=message,
         swap=swap,
+        refocus=refocus,
         previous=earlier[0] if earlier else None,
         present=await present(services.broker, message.room),
     )
@@ -119,7 +120,7 @@ async def message_item(request: Request, room: str, message_id: str) -> Response
     message = await _message(request, room, message_number(message_id))
     if not _htmx(request):
         return _back(request, room, message.id)
-    return _answer(await _item(request, message))
+    return _answer(await _item(request, message, refocus=True))
 
 
 @router.get("/rooms/{room}/messages/{message_id}/edit", summary="The form to edit your message")
@@ -163,7 +164,7 @@ async def edit(
             draft=text,
         )
     if _htmx(request):
-        return _answer(await _item(request, changed))
+        return _answer(await _item(request, changed, refocus=True))
     return _back(request, room, changed.id)
 
 

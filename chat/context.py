@@ -71,6 +71,7 @@ STATE: dict[str, Any] = {
     "after": 0,  # the newest message shown when newer ones exist (a page of history)
     "editing": 0,  # the message shown as its edit form
     "swap": "",  # `changed`: the hx-swap-oob of the message pushed on its own
+    "refocus": False,  # the answer to your Save or Cancel: your Edit link takes the focus back
     "query": "",  # what was searched for
     "words": [],  # its words, to mark in the results
     "results": [],  # the messages found, newest first

@@ -16,7 +16,7 @@ from chat.context import EVERYONE
 from chat.errors import ChatError, InvalidInput, NotFound
 from chat.formats import ROOM, Reacted
 from chat.i18n import N_
-from chat.inputs import display_name, room_name
+from chat.inputs import display_name, room_name, room_url
 from chat.limits import RateLimited
 from chat.pages import (
     BROWSER_COOKIE,
@@ -24,7 +24,6 @@ from chat.pages import (
     SEE_OTHER,
     asked_of,
     render_room,
-    room_url,
     services_of,
 )
 from chat.rooms import present

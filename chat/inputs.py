@@ -1,6 +1,7 @@
 """What we accept from people: room names, display names and message text."""
 
 import unicodedata
+from urllib.parse import quote
 
 from chat.errors import InvalidInput, NotFound
 from chat.i18n import N_
@@ -21,6 +22,11 @@ def room_name(value: str) -> str:
     if not starts_well or len(room) > MAX_ROOM_LENGTH or not all(map(_room_char, room)):
         raise NotFound(NO_SUCH_ROOM, code="invalid_room")
     return room
+
+
+def room_url(room: str) -> str:
+    """The address of a room's page (the lobby is the site's front page)."""
+    return "/" if room == "lobby" else f"/rooms/{quote(room)}"
 
 
 def _room_char(char: str) -> bool:

@@ -11,7 +11,7 @@ from chat.errors import ChatError, InvalidInput
 from chat.formats import ROOM, message_json, viewer_of
 from chat.frames import draft_number
 from chat.i18n import LANGUAGE_COOKIE, N_
-from chat.inputs import room_name
+from chat.inputs import room_name, room_url
 from chat.rooms import present
 from chat.security import check_origin
 from chat.services import Services
@@ -34,10 +34,6 @@ YEAR = 365 * 86400
 def services_of(request: Request) -> Services:
     services: Services = request.app.state.services
     return services
-
-
-def room_url(room: str) -> str:
-    return "/" if room == "lobby" else f"/rooms/{quote(room)}"
 
 
 @router.get("/", response_class=HTMLResponse, summary="The lobby room")

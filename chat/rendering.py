@@ -24,6 +24,7 @@ from jinja2.runtime import Context
 
 from chat.context import EVERYONE, Look, Viewer, context
 from chat.i18n import Language, Languages
+from chat.inputs import room_url
 from chat.text import continuing, found, new_day, parts, within
 from chat.zones import local
 
@@ -88,6 +89,7 @@ def make_environment(overrides: Path | None = None, reload: bool = False) -> Env
     env.install_gettext_callables(_gettext, _ngettext, newstyle=True)  # type: ignore[attr-defined]
     env.filters.update(clock=_clock, day=_day, number=_number, parts=parts, found=found)
     env.tests.update(continuing=continuing, new_day=new_day, within=within)
+    env.globals["room_url"] = room_url
     return env
 
 

@@ -147,7 +147,7 @@ async def _change(services: Services, session: Session, command: Change) -> int:
     return (await changes.react(actor, session.room, command.id, command.emoji))[0]
 
 
-CLOCK_SLACK = 2.0  # seconds: the page may have been rendered by another process's clock
+CLOCK_SLACK = 10.0  # seconds: the page may have been rendered by another process's clock
 
 
 def _changed_since(

@@ -567,3 +567,25 @@ def test_a_stale_change_never_undoes_a_newer_one(client: TestClient) -> None:
         client.portal.call(services.broker.publish, "room:acts", event)
         frame = receive_until(ws, "[hx-swap-oob]")  # the next push: a heartbeat, at most
         assert f"msg-{number}" not in frame  # the stale edit never reached the page
+
+
+def test_a_store_that_fails_is_said_and_nothing_is_published(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from chat.errors import StoreUnavailable
+
+    number = say(client, "steady")
+    services = client.app.state.services  # type: ignore[attr-defined]
+
+    async def away(*_: Any) -> None:
+        raise StoreUnavailable("The database is not answering.")
+
+    monkeypatch.setattr(services.store, "react", away)
+    with connect(client, open_room(client, "acts"), "acts") as ws:
+        receive_until(ws, "#members")
+        url = f"/rooms/acts/messages/{number}/reactions"
+        answer = client.post(url, data={"emoji": "👍"}, headers=HTMX)
+        assert answer.status_code == 503 and answer.headers["hx-retarget"] == "#action-error"
+        assert "not answering" in one(answer.text, "#action-error").get_text()
+        frame = receive_until(ws, "[hx-swap-oob]")  # the next push: a heartbeat, no change
+        assert f"reactions-{number}" not in frame

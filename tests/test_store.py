@@ -435,3 +435,29 @@ async def test_a_deleted_message_takes_no_reactions(store: Store) -> None:
     assert await store.react(room, message.id, THUMBS, "o1", "Ann", later(2)) is None
     found = await store.get(room, message.id)
     assert found is not None and found.reactions == ()
+
+
+async def test_a_change_that_fails_halfway_changes_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A delete is one transaction: if forgetting the reactions fails, the text stays too."""
+    from chat.store import sqlite as sqlite_store
+    from chat.store.sqlite_statements import Statement
+
+    opened = open_store(f"sqlite:///{tmp_path / 'half.db'}")
+    await opened.start()
+    room = a_room()
+    message = await opened.add(draft(room, 1, "still here"))
+    await opened.react(room, message.id, THUMBS, "o1", "Ann", later(1))
+    broken = Statement("DELETE FROM no_such_table WHERE message_id = ?", ("id",))
+    monkeypatch.setattr(sqlite_store, "FORGET_REACTIONS", broken)
+    with pytest.raises(StoreUnavailable):
+        await opened.delete(room, message.id, later(2))
+    kept = await opened.get(room, message.id)
+    assert kept is not None and (kept.text, kept.deleted, len(kept.reactions)) == (
+        "still here",
+        False,
+        1,
+    )
+    assert await find(opened, room, "still") == ["still here"]
+    await opened.close()

@@ -213,14 +213,24 @@ def _done(request: Request, room: str, changed: str) -> Response:
 
 
 @router.get("/rooms/{room}/search", summary="Messages of the room with every word, newest first")
-async def search(request: Request, room: str, q: str = "") -> Response:
+async def search(
+    request: Request, room: str, q: str = "", before: int | None = Query(None, gt=0, lt=2**63)
+) -> Response:
+    """The room's newest messages with every word of `q` (older ones: `before` the last)."""
     services = services_of(request)
     room = room_name(room)
     services.searches.take(request.client.host if request.client else "")  # a search reads
     q = q[:QUERY_LENGTH]  # what the form allows; a longer address is cut, not refused
     found = words(q)
-    results = await services.store.search(room, found, SEARCH_RESULTS) if found else []
-    state: dict[str, Any] = {"query": q.strip(), "words": found, "results": results}
+    asked = SEARCH_RESULTS + 1  # one more says whether older results exist
+    page = await services.store.search(room, found, asked, before) if found else []
+    results = page[:SEARCH_RESULTS]
+    state: dict[str, Any] = {
+        "query": q.strip(),
+        "words": found,
+        "results": results,
+        "older_results": results[-1].id if len(page) > SEARCH_RESULTS else 0,
+    }
     if _htmx(request):
         return await _block(request, room, "results", **state)
     return await render_room(request, room, **state)

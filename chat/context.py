@@ -75,6 +75,7 @@ STATE: dict[str, Any] = {
     "query": "",  # what was searched for
     "words": [],  # its words, to mark in the results
     "results": [],  # the messages found, newest first
+    "older_results": 0,  # when there are more: the id the next (older) results come before
     "members": [],  # names of the people online
     "dropped": [],  # ids of notices pages remove (only the last few are kept)
     "notices": [],  # {"id", "kind": join|leave|rename, "name", "old"} of people coming and going

@@ -589,3 +589,22 @@ def test_a_store_that_fails_is_said_and_nothing_is_published(
         assert "not answering" in one(answer.text, "#action-error").get_text()
         frame = receive_until(ws, "[hx-swap-oob]")  # the next push: a heartbeat, no change
         assert f"reactions-{number}" not in frame
+
+
+def test_search_pages_on_to_older_results(client: TestClient) -> None:
+    session = open_room(client, "many")
+    for n in range(1, 54):
+        data = {"session": session, "message": f"apple number {n}", "n": str(n)}
+        client.post("/rooms/many/messages", data=data, headers=ORIGIN, follow_redirects=False)
+    first = parse(client.get("/rooms/many/search?q=apple", headers=HTMX).text)
+    shown = [a.get_text(" ", strip=True).rsplit(" ", 1)[-1] for a in first.select(".found a")]
+    assert len(shown) == 50 and shown[0] == "53" and shown[-1] == "4"
+    older = first.select_one(".more-results a")
+    assert older["hx-push-url"] == "true"
+    rest = parse(client.get(str(older["href"]), headers=HTMX).text)
+    assert [a.get_text(" ", strip=True).rsplit(" ", 1)[-1] for a in rest.select(".found a")] == [
+        "3",
+        "2",
+        "1",
+    ]
+    assert rest.select(".more-results") == []

@@ -219,7 +219,13 @@ async def search(
     """The room's newest messages with every word of `q` (older ones: `before` the last)."""
     services = services_of(request)
     room = room_name(room)
-    services.searches.take(request.client.host if request.client else "")  # a search reads
+    try:  # a search reads far more than a message writes
+        services.searches.take(request.client.host if request.client else "")
+    except RateLimited:
+        raise RateLimited(
+            N_("Slow down: too many searches at once. Wait a moment and search again."),
+            code="rate_limited",
+        ) from None
     q = q[:QUERY_LENGTH]  # what the form allows; a longer address is cut, not refused
     found = words(q)
     asked = SEARCH_RESULTS + 1  # one more says whether older results exist

@@ -46,6 +46,7 @@ class Changes:
         self._addresses = Buckets(rate * PER_ADDRESS, burst * PER_ADDRESS)
 
     async def edit(self, actor: Actor, room: str, message_id: object, text: object) -> Message:
+        _own_something(actor)
         self._take(actor)
         message = await self.may_change(actor, room, message_id)  # before the text: whose?
         clean = inputs.message_text(text, self.settings.max_message_length)
@@ -58,6 +59,7 @@ class Changes:
         return changed
 
     async def delete(self, actor: Actor, room: str, message_id: object) -> Message:
+        _own_something(actor)
         self._take(actor)
         message = await self.may_change(actor, room, message_id)
         changed = await self.store.delete(room, message.id, datetime.now(UTC))
@@ -87,14 +89,7 @@ class Changes:
         if reactions is None or now_is is None:
             await self._existing(room, number)  # says which: unknown or deleted
             raise _gone()
-        event: Event = {
-            "type": "react",
-            "room": room,
-            "id": number,
-            "reactions": [r.to_json() for r in now_is.reactions],
-            "version": now_is.version,  # receivers keep the newest state of each message
-        }
-        await self.publish(room, event)
+        await self._announce("react", now_is)
         return number, now_is.reactions
 
     def changeable(self, message: Message) -> bool:
@@ -138,7 +133,8 @@ class Changes:
             ) from None
 
     async def _announce(self, kind: str, message: Message) -> None:
-        """The message as it is now, and the one before it (pages group by it)."""
+        """The message as it is now (with its version: receivers keep the newest state), and
+        the one before it (pages group by it)."""
         earlier = await self.store.before(message.room, message.id, 1)
         event: Event = {
             "type": kind,
@@ -158,6 +154,12 @@ def message_number(value: object) -> int:
     raise InvalidInput(
         N_('"id" is the number of a message: a positive whole number.'), code="invalid_id"
     )
+
+
+def _own_something(actor: Actor) -> None:
+    """Nobody without a browser's (or a client's) tag can own a message."""
+    if not actor.owner:
+        raise Forbidden(N_("You can only change your own messages."), code="not_yours")
 
 
 def _gone() -> Gone:

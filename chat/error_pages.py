@@ -4,10 +4,12 @@ page's alert (#action-error) for htmx requests, JSON (with a stable `code`) for 
 from http import HTTPStatus
 
 from fastapi import FastAPI, Request
+from fastapi.exception_handlers import request_validation_exception_handler
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from starlette.exceptions import HTTPException
 
-from chat.errors import ChatError
+from chat.errors import ChatError, InvalidInput
 from chat.i18n import N_, Languages
 from chat.inputs import NO_SUCH_ROOM
 from chat.rendering import Renderer
@@ -38,7 +40,11 @@ def error_pages(app: FastAPI, renderer: Renderer, languages: Languages) -> None:
         message = error.text(language)
         if request.headers.get("hx-request") == "true":  # a page's form or link: say it there
             html = renderer.block("room.html", "action_error", language=language, refusal=message)
-            swap = {"HX-Retarget": "#action-error", "HX-Reswap": "outerHTML"}
+            swap = {  # and the address stays: a refused search is no page to go back to
+                "HX-Retarget": "#action-error",
+                "HX-Reswap": "outerHTML",
+                "HX-Push-Url": "false",
+            }
             return HTMLResponse(html, status_code=status, headers=swap)
         if request.url.path.endswith(".json") or "text/html" not in request.headers.get(
             "accept", ""
@@ -59,6 +65,14 @@ def error_pages(app: FastAPI, renderer: Renderer, languages: Languages) -> None:
     @app.exception_handler(ChatError)
     async def chat_error(request: Request, error: ChatError) -> Response:
         return respond(request, error.status, error)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, error: RequestValidationError) -> Response:
+        """A malformed address (`?before=x`): FastAPI's own answer, or, to htmx, the alert."""
+        if request.headers.get("hx-request") != "true":
+            return await request_validation_exception_handler(request, error)
+        refused = InvalidInput(N_("That address is not one this chat makes."), code="invalid")
+        return respond(request, HTTPStatus.UNPROCESSABLE_ENTITY, refused)
 
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, error: HTTPException) -> Response:

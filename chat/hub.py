@@ -19,7 +19,6 @@ from chat.ordering import RoomOrder
 from chat.rooms import channel, names_of, present_of
 from chat.sockets import websocket_frame
 from chat.store import Message, Store, more_before
-from chat.store.base import Reaction
 
 log = logging.getLogger(__name__)
 PRESENCE_GATHERING = 0.5  # seconds a room's presence changes wait to go out together
@@ -92,16 +91,26 @@ class Hub:
         order starts."""
         if room in self.rooms and room not in self.seeded:
             self.seeded.add(room)
+            self._seen_states(room, history)
             if history:
                 self.last[room] = history[-1]
             if order := self.orders.get(room):
                 order.seen(history[-1].id if history else 0)  # an empty room starts at 0
 
+    def _seen_states(self, room: str, shown: list[Message]) -> None:
+        """Pages show these states of these messages: events of older ones are stale."""
+        seen = self.versions.setdefault(room, {})
+        for message in shown:
+            if message.version > seen.get(message.id, -1):
+                seen[message.id] = message.version
+        while len(seen) > VERSIONS_KEPT:
+            del seen[next(iter(seen))]
+
     def online(self) -> dict[str, list[Member]]:
         """The people connected to this process, by room."""
         return {
             room: [
-                Member(key=s.key, name=s.name, browser=s.browser)
+                Member(key=s.key, name=s.name, browser=s.tag)
                 for s in {c.session for c in connections}
             ]
             for room, connections in self.rooms.items()
@@ -135,10 +144,7 @@ class Hub:
             )
             self._broadcast([room], render, recent[-1].id)
             self.last[room] = recent[-1]
-            seen = self.versions.setdefault(room, {})
-            for message in recent:  # pages now show these states: older events are stale
-                if message.version > seen.get(message.id, -1):
-                    seen[message.id] = message.version
+            self._seen_states(room, recent)
             if order := self.orders.get(room):
                 order.seen(recent[-1].id)
 
@@ -155,19 +161,14 @@ class Hub:
             if event["type"] == "message":
                 self.orders[room].receive(Message.from_json(event["message"]))
                 return
-            if event["type"] in {"edit", "delete"}:
+            if event["type"] in {"edit", "delete", "react"}:
                 message = Message.from_json(event["message"])
                 previous = event.get("previous")
                 earlier = Message.from_json(previous) if previous else None
-                self.orders[room].change(message.id, lambda: self._send_change(message, earlier))
-                return
-            if event["type"] == "react":
-                reactions = tuple(Reaction.from_json(r) for r in event["reactions"])
-                reacted = Reacted(event["id"], reactions)
-                version = int(event.get("version", 0))
-                self.orders[room].change(
-                    reacted.id, lambda: self._send_reactions(room, reacted, version)
-                )
+                versioned = "version" in event["message"]  # (a process of an older release: no)
+                kind = event["type"]
+                change = lambda: self._send_change(kind, message, earlier, versioned)  # noqa: E731
+                self.orders[room].change(message.id, change)
                 return
             if event["type"] == "rename":
                 for connection in self.rooms[room]:
@@ -184,35 +185,38 @@ class Hub:
             self._presence[message.room] = []
             self._send_notices(message.room, events, None)
         previous, self.last[message.room] = self.last.get(message.room), message
+        self._seen_states(message.room, [message])
         around = Around(previous, self.present.get(message.room, {}))
         render: Callable[[Format], str] = lambda f: f.message(message, around)  # noqa: E731
         self._broadcast([message.room], render, message.id)
 
-    def _newest(self, room: str, message_id: int, version: int) -> bool:
-        """Is this state of a message newer than any this process has passed on? Changes made
-        on several processes may be published out of the order they were stored in."""
-        seen = self.versions.setdefault(room, {})
-        if seen.get(message_id, -1) >= version:
-            return False
-        seen[message_id] = version
+    def _send_change(
+        self, kind: str, message: Message, previous: Message | None, versioned: bool
+    ) -> None:
+        """A message as it is now, once its own event has gone out (rendered once per format).
+
+        Changes stored by several processes may be published out of the order they were
+        stored in: a state older than one already passed on is dropped. A reaction right
+        after the state pages have goes out as the reactions alone (an open picker stays
+        open); after a gap, as the whole message (it holds what the missing events changed)."""
+        seen = self.versions.setdefault(message.room, {})
+        known = seen.get(message.id)
+        if versioned and known is not None and message.version <= known:
+            return
+        seen[message.id] = message.version
         if len(seen) > VERSIONS_KEPT:
             del seen[next(iter(seen))]
-        return True
-
-    def _send_reactions(self, room: str, reacted: Reacted, version: int) -> None:
-        if self._newest(room, reacted.id, version):
-            render: Callable[[Format], str] = lambda f: f.reacted(room, reacted)  # noqa: E731
-            self._broadcast([room], render)
-
-    def _send_change(self, message: Message, previous: Message | None) -> None:
-        """A message as it is now, once its own event has gone out (rendered once per format)."""
-        if not self._newest(message.room, message.id, message.version):
+        render: Callable[[Format], str]
+        if kind == "react" and known is not None and message.version == known + 1:
+            reacted = Reacted(message.id, message.reactions)
+            render = lambda f: f.reacted(message.room, reacted)  # noqa: E731
+            self._broadcast([message.room], render)
             return
         last = self.last.get(message.room)
-        if last is not None and last.id == message.id:  # keeps a group a notice ended ended
+        if last is not None and last.id == message.id:  # a group a notice ended stays ended
             self.last[message.room] = dataclasses.replace(message, author_key=last.author_key)
         around = Around(previous, self.present.get(message.room, {}))
-        render: Callable[[Format], str] = lambda f: f.changed(message, around)  # noqa: E731
+        render = lambda f: f.changed(message, around)  # noqa: E731
         self._broadcast([message.room], render)
 
     def resync_room(self, room: str) -> None:

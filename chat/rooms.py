@@ -141,7 +141,7 @@ class Chat:
         """Change the display name of `session`; it must be free among people online in the room.
         Its pages may be held by another process: the published event renames them there."""
         name = await self._free_name(
-            session.room, inputs.display_name(wanted), session.key, session.browser
+            session.room, inputs.display_name(wanted), session.key, session.tag
         )
         await self.store.save_session(dataclasses.replace(session.record(), name=name))
         old, session.name = session.name, name
@@ -189,7 +189,7 @@ class Chat:
 
     @staticmethod
     def _member(session: Session) -> Member:
-        return Member(key=session.key, name=session.name, browser=session.browser)
+        return Member(key=session.key, name=session.name, browser=session.tag)
 
     async def _free_name(self, room: str, name: str, my_key: str, browser: str) -> str:
         for other in await self.broker.members(room):

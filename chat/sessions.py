@@ -10,6 +10,7 @@ a message: after `ttl`), and its row is deleted.
 import asyncio
 import hashlib
 import hmac
+import re
 import secrets
 import time
 from collections import OrderedDict
@@ -22,6 +23,7 @@ from chat.i18n import N_
 from chat.limits import TokenBucket
 from chat.store import SessionRecord, Store
 
+_TAG = re.compile(r"b[0-9a-f]{24}")  # a browser's tag (pages of older releases kept its id)
 EXPIRED = N_("This page's session has expired. Reload the page to keep chatting.")
 
 
@@ -51,10 +53,16 @@ class Session:
     issued: float = 0.0  # Unix time its page was rendered: later changes reach it on connecting
 
     @property
+    def tag(self) -> str:
+        """Their browser's public tag in this room ("" for a client, or a page of an older
+        release, whose session kept the browser's id itself: that never leaves the server)."""
+        return self.browser if _TAG.fullmatch(self.browser) else ""
+
+    @property
     def owner(self) -> str:
         """The public tag that makes messages theirs: their browser's in this room (pages), or
         this session's (JSON clients, which have no browser)."""
-        return self.browser or "k" + self.key
+        return self.tag or "k" + self.key
 
     def record(self) -> SessionRecord:
         return SessionRecord(key=self.key, room=self.room, name=self.name, browser=self.browser)

@@ -608,3 +608,36 @@ def test_search_pages_on_to_older_results(client: TestClient) -> None:
         "1",
     ]
     assert rest.select(".more-results") == []
+
+
+def test_a_change_published_after_a_newer_one_is_in_the_newer_one(client: TestClient) -> None:
+    """An edit (version 1) whose event comes after a reaction's (version 2): the reaction's
+    event holds the whole message, so pages get the edit from it; the late edit is dropped."""
+    number = say(client, "first words")
+    services = client.app.state.services  # type: ignore[attr-defined]
+    with connect(client, open_room(client, "acts"), "acts") as ws:
+        receive_until(ws, "#members")
+        now = client.portal.call(services.store.get, "acts", number).to_json()
+        edited = {**now, "text": "second words", "version": 1, "edited_at": now["created_at"]}
+        reacted = {
+            **edited,
+            "version": 2,
+            "reactions": [{"emoji": "👍", "names": ["Bob"], "owners": ["bx"]}],
+        }
+        for kind, message in (("react", reacted), ("edit", edited)):
+            event = {"type": kind, "room": "acts", "message": message, "previous": None}
+            client.portal.call(services.broker.publish, "room:acts", event)
+        frame = receive_until(ws, f"li#msg-{number}[hx-swap-oob]")  # the whole message
+        li = one(frame, f"li#msg-{number}")
+        assert li.select_one(".text").get_text() == "second words" and li.select_one(".reaction")
+        assert f"msg-{number}" not in receive_until(ws, "[hx-swap-oob]")  # then: no late edit
+
+
+def test_a_refused_search_leaves_the_address_alone(strict: TestClient) -> None:
+    for _ in range(2):
+        strict.get("/rooms/acts/search?q=x", headers=HTMX)
+    refused = strict.get("/rooms/acts/search?q=x", headers=HTMX)
+    assert refused.status_code == 429 and refused.headers["hx-push-url"] == "false"
+    assert "search" in one(refused.text, "#action-error").get_text()
+    malformed = strict.get("/rooms/acts/older?before=x", headers=HTMX)
+    assert malformed.status_code == 422 and one(malformed.text, "#action-error").get_text()

@@ -13,7 +13,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 
 from chat.changes import Actor, message_number
 from chat.context import EVERYONE
-from chat.errors import ChatError, InvalidInput, NotFound
+from chat.errors import ChatError, InvalidInput
 from chat.formats import ROOM, Reacted
 from chat.i18n import N_
 from chat.inputs import display_name, room_name, room_url
@@ -28,6 +28,7 @@ from chat.pages import (
 )
 from chat.rooms import present
 from chat.security import check_origin
+from chat.services import Services
 from chat.store import Message
 from chat.store.search import words
 
@@ -49,19 +50,19 @@ def _actor(request: Request, room: str) -> Actor:
     return Actor(owner, name, request.client.host if request.client else "")
 
 
+def _changing(request: Request, room: str) -> tuple[Services, str, Actor]:
+    """A post that changes a message: only the browser's cookie says whose it is, so it must
+    come from one of our pages (Origin); the room in its one spelling, and who asks."""
+    services = services_of(request)
+    check_origin(request, services.settings.allowed_origins, required=True)
+    room = room_name(room)
+    return services, room, _actor(request, room)
+
+
 def _htmx(request: Request) -> bool:
     """Asked by htmx for a part of the page (not for a whole page to restore from history)."""
     headers = request.headers
     return headers.get("hx-request") == "true" and "hx-history-restore-request" not in headers
-
-
-async def _message(request: Request, room: str, message_id: int) -> Message:
-    found = await services_of(request).store.get(room, message_id)
-    if found is None:
-        raise NotFound(
-            N_("There is no message {id} in this room."), code="unknown_message", id=message_id
-        )
-    return found
 
 
 def _html(request: Request, room: str, block: str, **state: Any) -> str:
@@ -116,7 +117,7 @@ async def _refused(request: Request, room: str, error: ChatError) -> Response:
 @router.get("/rooms/{room}/messages/{message_id}", summary="One message (htmx: its list item)")
 async def message_item(request: Request, room: str, message_id: str) -> Response:
     room = room_name(room)
-    message = await _message(request, room, message_number(message_id))
+    message = await services_of(request).changes.find(room, message_number(message_id))
     if not _htmx(request):
         return _back(request, room, message.id)
     return _answer(await _item(request, message, refocus=True))
@@ -139,16 +140,14 @@ async def edit_form(request: Request, room: str, message_id: str) -> Response:
 async def edit(
     request: Request, room: str, message_id: str, text: Annotated[str, Form()] = ""
 ) -> Response:
-    services = services_of(request)
-    check_origin(request, services.settings.allowed_origins, required=True)
-    room = room_name(room)
+    services, room, actor = _changing(request, room)
     try:
-        changed = await services.changes.edit(_actor(request, room), room, message_id, text)
+        changed = await services.changes.edit(actor, room, message_id, text)
     except ChatError as error:
         if not _in_the_form(error):  # not theirs, gone, unknown: no form to show it in
             return await _refused(request, room, error)
         said = error.text(services.languages.of(request))
-        message = await _message(request, room, message_number(message_id))
+        message = await services.changes.find(room, message_number(message_id))
         if _htmx(request):
             return await _block(
                 request, room, "edit_form", error.status, m=message, error=said, draft=text
@@ -176,11 +175,9 @@ def _in_the_form(error: ChatError) -> bool:
 
 @router.post("/rooms/{room}/messages/{message_id}/delete", summary="Delete your message")
 async def delete(request: Request, room: str, message_id: str) -> Response:
-    services = services_of(request)
-    check_origin(request, services.settings.allowed_origins, required=True)
-    room = room_name(room)
+    services, room, actor = _changing(request, room)
     try:
-        deleted = await services.changes.delete(_actor(request, room), room, message_id)
+        deleted = await services.changes.delete(actor, room, message_id)
     except ChatError as error:
         return await _refused(request, room, error)
     if _htmx(request):  # the placeholder for the page that asked (it may have no socket)
@@ -194,11 +191,9 @@ async def delete(request: Request, room: str, message_id: str) -> Response:
 async def react(
     request: Request, room: str, message_id: str, emoji: Annotated[str, Form()] = ""
 ) -> Response:
-    services = services_of(request)
-    check_origin(request, services.settings.allowed_origins, required=True)
-    room = room_name(room)
+    services, room, actor = _changing(request, room)
     try:
-        number, now = await services.changes.react(_actor(request, room), room, message_id, emoji)
+        number, now = await services.changes.react(actor, room, message_id, emoji)
     except ChatError as error:
         return await _refused(request, room, error)
     if _htmx(request):  # the reactions now, for the page that asked (it may have no socket)

@@ -110,12 +110,17 @@ class Changes:
             )
         return message
 
-    async def _existing(self, room: str, number: int) -> Message:
+    async def find(self, room: str, number: int) -> Message:
+        """Message `number` of `room` as it is now (deleted or not), or why there is none."""
         message = await self.store.get(room, number)
         if message is None:
             raise NotFound(
                 N_("There is no message {id} in this room."), code="unknown_message", id=number
             )
+        return message
+
+    async def _existing(self, room: str, number: int) -> Message:
+        message = await self.find(room, number)
         if message.deleted:
             raise _gone()
         return message

@@ -199,13 +199,10 @@ class Hub:
         stored in: a state older than one already passed on is dropped. A reaction right
         after the state pages have goes out as the reactions alone (an open picker stays
         open); after a gap, as the whole message (it holds what the missing events changed)."""
-        seen = self.versions.setdefault(message.room, {})
-        known = seen.get(message.id)
+        known = self.versions.get(message.room, {}).get(message.id)
         if versioned and known is not None and message.version <= known:
             return
-        seen[message.id] = message.version
-        if len(seen) > VERSIONS_KEPT:
-            del seen[next(iter(seen))]
+        self._seen_states(message.room, [message])
         render: Callable[[Format], str]
         if kind == "react" and known is not None and message.version == known + 1:
             reacted = Reacted(message.id, message.reactions)

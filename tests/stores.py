@@ -1,10 +1,14 @@
 """Helpers of the store contract tests (tests/conftest.py opens the stores they run on)."""
 
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from chat.store import NewMessage, Store
+import asyncpg
+
+from chat.store import NewMessage, Store, open_store
 from chat.store.search import words
 
 
@@ -24,3 +28,21 @@ async def find(store: Store, room: str, query: str, limit: int = 50) -> list[str
 
 def nodes(plan: dict[str, Any]) -> list[dict[str, Any]]:
     return [plan, *(node for child in plan.get("Plans", []) for node in nodes(child))]
+
+
+@asynccontextmanager
+async def own_database(server_url: str, prefix: str) -> AsyncIterator[str]:
+    """A database of its own on the test server, with the chat's tables (its statistics are
+    not disturbed by other tests' rows); dropped afterwards. Yields its URL."""
+    name = prefix + uuid.uuid4().hex[:8]
+    admin = await asyncpg.connect(server_url)
+    await admin.execute(f"CREATE DATABASE {name}")
+    url = server_url.rsplit("/", 1)[0] + "/" + name
+    try:
+        opened = open_store(url)
+        await opened.start()
+        await opened.close()
+        yield url
+    finally:
+        await admin.execute(f"DROP DATABASE {name} WITH (FORCE)")
+        await admin.close()

@@ -2,12 +2,10 @@
 room's messages with every word, newest first, and never reads what people type as syntax."""
 
 import dataclasses
-import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 import pytest
 import sqlalchemy
 
@@ -17,7 +15,7 @@ from chat.store.tables import LAST_ID
 from tests.bench import paging
 from tests.bench import search as search_bench
 from tests.servers import PostgresServer
-from tests.stores import a_room, draft, find, nodes
+from tests.stores import a_room, draft, find, nodes, own_database
 
 pytestmark = pytest.mark.anyio
 BUSY = "busy"  # the room the search benchmark fills
@@ -164,20 +162,10 @@ async def test_sqlite_searches_newest_first_straight_from_the_fts_index(tmp_path
 async def search_database(postgres: PostgresServer) -> AsyncIterator[tuple[str, Any]]:
     """A database of its own, with a big room of made-up texts (tests/bench/search.py), analysed;
     and the queries the benchmark times."""
-    name = "search_" + uuid.uuid4().hex[:8]
-    admin = await asyncpg.connect(postgres.url)
-    await admin.execute(f"CREATE DATABASE {name}")
-    url = postgres.url.rsplit("/", 1)[0] + "/" + name
-    try:
-        opened = open_store(url)
-        await opened.start()
-        await opened.close()
+    async with own_database(postgres.url, "search_") as url:
         texts = search_bench.draw(paging.rows_for(20_000))
         await search_bench.fill_postgres(url, texts, quiet=2_000)
         yield url, search_bench.queries(texts)
-    finally:
-        await admin.execute(f"DROP DATABASE {name} WITH (FORCE)")
-        await admin.close()
 
 
 @pytest.mark.postgres

@@ -11,7 +11,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 import pytest
 
 from chat.errors import StoreUnavailable
@@ -21,7 +20,7 @@ from chat.store.search import words
 from chat.store.tables import LAST_ID
 from tests.bench import paging
 from tests.servers import PostgresServer
-from tests.stores import a_room, draft, find, nodes
+from tests.stores import a_room, draft, find, nodes, own_database
 
 pytestmark = pytest.mark.anyio
 
@@ -219,19 +218,9 @@ async def test_sqlite_pages_back_by_a_range_scan_of_the_room_index(tmp_path: Pat
 async def plans_database(postgres: PostgresServer) -> AsyncIterator[str]:
     """A database of its own on the test server, filled and analysed: its statistics are not
     disturbed by the other tests' rows."""
-    name = "plans_" + uuid.uuid4().hex[:8]
-    admin = await asyncpg.connect(postgres.url)
-    await admin.execute(f"CREATE DATABASE {name}")
-    url = postgres.url.rsplit("/", 1)[0] + "/" + name
-    try:
-        opened = open_store(url)
-        await opened.start()
-        await opened.close()
+    async with own_database(postgres.url, "plans_") as url:
         await paging.fill_postgres(url, BUSY, 20_000, quiet=2_000)
         yield url
-    finally:
-        await admin.execute(f"DROP DATABASE {name} WITH (FORCE)")
-        await admin.close()
 
 
 def assert_index_range_scan(plan: dict[str, Any]) -> None:

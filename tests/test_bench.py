@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from chat.bench.browsers import spread, with_language, with_query
+from chat.bench.browsers import markers, spread, with_language, with_query
 from tests.servers import ChatServer, PostgresServer, RedisServer
 from tests.terminals import CHAT
 
@@ -102,11 +102,22 @@ def test_bench_drives_one_room_over_two_processes_and_sees_one_order(
         assert figures["store_order"] is True and figures["one_order"] is True, scenario
 
 
+def test_markers_are_found_with_the_item_they_sit_in() -> None:
+    frame = (
+        b'<ul id="msg-list"><li id="msg-7">a ~x~ b bench ~3~100~ pad</li>'
+        b'<li id="msg-8">no marker ~~</li><li id="msg-9">bench ~4~200~ and ~5~300~</li></ul>'
+    )
+    assert markers(frame) == [(7, 3, 100), (9, 4, 200), (9, 5, 300)]
+    assert markers(b'42["message",{"text":"bench ~12~34~ x"}]') == [(0, 12, 34)]
+    assert markers(b"nothing here ~1~") == []
+
+
 def test_bench_refuses_unknown_scenarios() -> None:
     result = subprocess.run([CHAT, "bench", "--scenarios=speed"], capture_output=True, text=True)
     assert result.returncode == 2 and "unknown scenarios" in result.stderr
 
 
+@pytest.mark.timeout(600)  # five servers, every scenario: about two minutes
 def test_the_comparison_script_runs(tmp_path: Path) -> None:
     result = subprocess.run(
         [sys.executable, "-m", "tests.bench.compare", "--quick", f"--out={tmp_path}"],
@@ -119,7 +130,18 @@ def test_the_comparison_script_runs(tmp_path: Path) -> None:
     assert "| target | goal | measured | met |" in result.stdout
     assert (tmp_path / "bench.png").stat().st_size > 0
     measured = json.loads((tmp_path / "bench.json").read_text())["results"]
-    assert set(measured) == {"echo", "naive", "ours"}
+    assert set(measured) == {"echo", "naive", "fasthtml", "socketio", "ours"}
+    for kind, found in measured.items():
+        assert found["memory"]["held"] == found["memory"]["connections"], kind
+        assert found["join"]["pages"] == 10, kind
+        if kind != "echo":  # it answers the sender only: it has no fan-out
+            assert found["fanout"]["missing"] == found["paced"]["missing"] == 0, kind
+            assert found["fanout"]["server_us_per_delivery"] > 0, kind
+    assert measured["ours"]["join"]["caught_up"] == 10  # what it sends on connecting arrived
+    restarted = measured["ours"]["restart"]
+    assert restarted["pages_resynced"] == restarted["pages"] == 10
+    assert restarted["missing"] == restarted["duplicates"] == 0
+    assert measured["ours"]["most"]["reached"] == measured["ours"]["most"]["connections"]
 
 
 @pytest.mark.redis

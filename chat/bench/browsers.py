@@ -16,21 +16,23 @@ import json
 import random
 import re
 import socket
-import urllib.request
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from html.parser import HTMLParser
 from time import perf_counter_ns
-from typing import Any
+from typing import Any, cast
 from urllib.parse import parse_qs, urlencode, urljoin, urlsplit, urlunsplit
 
 from picows import WSCloseCode, WSFrame, WSListener, WSMsgType, WSTransport, ws_connect
 
-MARKER = re.compile(rb'id="msg-(\d+)"|~(\d+)~(\d+)~')  # an item's id, or a message's marker
+from chat.bench.loader import Loader
+
+ITEM = b'id="msg-'  # an item's id attribute, `id="msg-ID"`: the messages after it are its
 LETTERS = "abcdefghijklmnopqrstuvwxyz      "  # padding that compresses about as well as text
 DEFLATE_OFFER = "permessage-deflate; client_max_window_bits"  # what Chromium sends
 _TAIL = b"\x00\x00\xff\xff"
+READ_BUFFER = 2048  # per browser: picows's 16 KB default is 800 MB at 50,000 pages; it grows
 Received = Callable[[int, int, int, int], None]  # (browser index, seq, latency in ns, message id)
 
 
@@ -46,6 +48,7 @@ class Page:
     served: str = ""  # the language the page came in (`<html lang>`), if it says
     zone: str = ""  # the time zone it asked for (`?tz=`); "" for the server's choice
     served_zone: str = ""  # the zone the page came in (`tz=` of its socket), if it says
+    protocol: str = "htmx"  # what its socket speaks: htmx's JSON frames, or "socketio"
 
     @property
     def origin(self) -> str:
@@ -70,6 +73,34 @@ def with_query(url: str, **asked: str) -> str:
 def with_language(url: str, language: str) -> str:
     """`url` asking for `language` (`?lang=CODE`, after any query it has); `url` if none."""
     return with_query(url, lang=language)
+
+
+def markers(payload: bytes) -> list[tuple[int, int, int]]:
+    """(message id, seq, sent at) of each marker `~SEQ~NANOSECONDS~` in a frame, with the id
+    of the `<li id="msg-ID">` it sits in (0 when there is none). Plain `find`s: on a 1.7 KB
+    item a regular expression with alternatives cost the load tool several times more, and
+    the load tool must stay lighter per delivery than the servers it measures."""
+    found = []
+    message_id = 0
+    item = payload.find(ITEM)
+    at = payload.find(b"~")
+    while at >= 0:
+        middle = payload.find(b"~", at + 1)
+        end = payload.find(b"~", middle + 1) if middle > 0 else -1
+        if end < 0:
+            break
+        seq, sent = payload[at + 1 : middle], payload[middle + 1 : end]
+        if not (seq.isdigit() and sent.isdigit()):
+            at = middle
+            continue
+        while 0 <= item < at:
+            close = payload.find(b'"', item + len(ITEM))
+            digits = payload[item + len(ITEM) : close]
+            message_id = int(digits) if digits.isdigit() else 0
+            item = payload.find(ITEM, close)
+        found.append((message_id, int(seq), int(sent)))
+        at = payload.find(b"~", end + 1)
+    return found
 
 
 class _PageReader(HTMLParser):
@@ -97,15 +128,23 @@ class _PageReader(HTMLParser):
             self._in_form = False
 
 
-def read_page(url: str, language: str = "", zone: str = "") -> Page:
+async def read_page(
+    url: str, language: str = "", zone: str = "", loader: Loader | None = None
+) -> Page:
     """GET a chat page like a browser (a new session each time) and find its socket and form;
     with a `language` or a `zone`, page and socket both ask for it."""
     if urlsplit(url).scheme not in {"http", "https"}:
         raise ValueError(f"{url} is not an http:// or https:// address")
     url = with_query(url, lang=language, tz=zone)
-    with urllib.request.urlopen(url, timeout=30) as response:  # noqa: S310 (checked above)
-        reader = _PageReader()
-        reader.feed(response.read().decode())
+    reader = _PageReader()
+    if loader is None:
+        loader = Loader()
+        try:
+            reader.feed(await loader.get(url))
+        finally:
+            loader.close()
+    else:
+        reader.feed(await loader.get(url))
     if not reader.socket_path or "message" not in reader.fields:
         raise ValueError(
             f"{url} has no [ws-connect] element with a ws-send form and a message field"
@@ -143,19 +182,29 @@ async def load_pages(
     on_loaded: Callable[[], None],
     languages: list[str] | None = None,
     zones: list[str] | None = None,
+    protocol: str = "htmx",
 ) -> list[Page]:
     """`count` page loads, a few at a time (as many browsers arriving), spread over `urls`,
     `languages` and `zones` (see `spread`)."""
-    gate = asyncio.Semaphore(8)
+    if protocol == "socketio":  # no page: the client connects straight to the socket
+        from chat.bench.socketio import socketio_page
+
+        pages = [socketio_page(url) for url, _, _ in spread(count, urls, [], [])]
+        for _ in pages:
+            on_loaded()
+        return pages
+    loader = Loader()  # a few kept-alive connections per server: as many pages load at once
 
     async def one(url: str, language: str, zone: str) -> Page:
-        async with gate:
-            page = await asyncio.to_thread(read_page, url, language, zone)
+        page = await read_page(url, language, zone, loader)
         on_loaded()
         return page
 
     where = spread(count, urls, languages or [], zones or [])
-    return list(await asyncio.gather(*(one(*each) for each in where)))
+    try:
+        return list(await asyncio.gather(*(one(*each) for each in where)))
+    finally:
+        loader.close()
 
 
 class Browser(WSListener):
@@ -169,6 +218,7 @@ class Browser(WSListener):
         self.closed = asyncio.Event()
         self.close_code: WSCloseCode | None = None
         self.frames = 0
+        self.first = 0  # when its first frame arrived (perf_counter_ns), 0 until then
         self.fields = dict(page.fields)
         self._deflater: Any = None  # set when the server agrees to permessage-deflate
         self._inflater: Any = None
@@ -189,17 +239,15 @@ class Browser(WSListener):
         if frame.msg_type == WSMsgType.TEXT:
             self.frames += 1
             now = perf_counter_ns()
+            if not self.first:
+                self.first = now
             payload = frame.get_payload_as_bytes()
             if frame.rsv1:
                 if self._fresh_inflater:
                     self._inflater = zlib.decompressobj(-zlib.MAX_WBITS)
                 payload = self._inflater.decompress(payload + _TAIL)
-            message_id = 0
-            for found in MARKER.finditer(payload):
-                if found[1] is not None:
-                    message_id = int(found[1])
-                else:
-                    self.received(self.index, int(found[2]), now - int(found[3]), message_id)
+            for message_id, seq, sent in markers(payload):
+                self.received(self.index, seq, now - sent, message_id)
         elif frame.msg_type == WSMsgType.CLOSE:
             self.close_code = frame.get_close_code()
             transport.send_close(self.close_code or WSCloseCode.OK)
@@ -227,10 +275,28 @@ class Browser(WSListener):
             self.transport.disconnect()
 
 
-def _small_buffer_socket(_url: object) -> socket.socket:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-    return sock
+SOURCES = 250  # loopback addresses 127.0.0.1 to .250: one has ~28,000 ports, too few for 50,000
+BIND_NO_PORT = getattr(socket, "IP_BIND_ADDRESS_NO_PORT", 24)  # Linux: pick the port at connect
+
+
+def socket_factory(index: int, *, stalled: bool = False) -> Callable[[Any], socket.socket | None]:
+    """Sockets for browser `index`: to a loopback server, from one of `SOURCES` loopback
+    addresses (so tens of thousands of pages do not run out of ports); a stalled browser's
+    with a small receive buffer."""
+
+    def make(url: Any) -> socket.socket | None:
+        loopback = str(url.host).startswith("127.")
+        if not (loopback or stalled):
+            return None
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        if stalled:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        if loopback:
+            sock.setsockopt(socket.IPPROTO_IP, BIND_NO_PORT, 1)
+            sock.bind((f"127.0.0.{1 + index % SOURCES}", 0))
+        return sock
+
+    return make
 
 
 async def open_browser(
@@ -238,12 +304,18 @@ async def open_browser(
 ) -> Browser:
     """Open the page's socket (with its Origin, as a browser would); a stalled browser has a
     small receive buffer and never reads."""
+    if page.protocol == "socketio":
+        from chat.bench.socketio import open_socketio
+
+        # Not a Browser, but it has every part of one that the scenarios use.
+        return cast(Browser, await open_socketio(index, page, received, stalled=stalled))
     _, browser = await ws_connect(
         lambda: Browser(index, page, received),
         page.socket_url,
         extra_headers={"Origin": page.origin, "Sec-WebSocket-Extensions": DEFLATE_OFFER},
-        socket_factory=_small_buffer_socket if stalled else None,
+        socket_factory=socket_factory(index, stalled=stalled),
         websocket_handshake_timeout=30,
+        read_buffer_init_size=READ_BUFFER,
     )
     assert isinstance(browser, Browser)
     if stalled and browser.transport is not None:

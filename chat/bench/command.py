@@ -24,6 +24,13 @@ def add_bench(commands: Any, default_url: str) -> None:
     )
     bench.add_argument("--room", default="bench", help="prefix of the rooms it uses")
     bench.add_argument(
+        "--protocol",
+        choices=["htmx", "socketio"],
+        default="htmx",
+        help="what the server speaks: a chat page whose form posts htmx's JSON frames (default), "
+        "or Socket.IO v5 over Engine.IO v4 on a plain WebSocket (/socket.io/, for a peer)",
+    )
+    bench.add_argument(
         "--pid",
         action="append",
         type=int,
@@ -38,7 +45,8 @@ def add_bench(commands: Any, default_url: str) -> None:
     bench.add_argument(
         "--scenarios",
         default="memory,roundtrip,fanout,paced,stall",
-        help="comma-separated, from memory,roundtrip,fanout,paced,stall (default all)",
+        help="comma-separated, from memory,roundtrip,fanout,paced,stall,join,restart "
+        "(default memory,roundtrip,fanout,paced,stall)",
     )
     bench.add_argument(
         "--languages",
@@ -68,11 +76,18 @@ def add_bench(commands: Any, default_url: str) -> None:
         ("stall_rate", float, "messages a second in the stall scenario"),
         ("stall_size", int, "characters of padding per message in the stall scenario"),
         ("stall_duration", float, "seconds each half of the stall scenario sends for"),
+        ("history", int, "messages in the join and restart scenarios' rooms"),
     ]:
         default = getattr(defaults, flag)
         bench.add_argument(
             f"--{flag.replace('_', '-')}", type=kind, default=default, help=f"{meaning} ({default})"
         )
+    bench.add_argument(
+        "--restart-command",
+        default="",
+        help="a shell command that restarts the server (stops it and starts it again, in the "
+        "background), for the restart scenario",
+    )
     bench.add_argument("--json", help="also write the results as JSON to this file ('-': stdout)")
     bench.set_defaults(default_url=default_url)
 
@@ -92,6 +107,7 @@ def bench(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     options = Options(
         urls=[url.rstrip("/") for url in args.url or [args.default_url]],
         room=args.room,
+        protocol=args.protocol,
         pids=args.pid or [],
         engine_pids=args.engine_pid or [],
         languages=_listed(args.languages),
@@ -99,7 +115,7 @@ def bench(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         **{
             f: getattr(args, f)
             for f in Options.__dataclass_fields__
-            if f not in {"urls", "room", "pids", "engine_pids", "languages", "zones"}
+            if f not in {"urls", "room", "protocol", "pids", "engine_pids", "languages", "zones"}
         },
     )
     return run_bench(options, names, Path(args.json) if args.json else None)

@@ -104,7 +104,9 @@ async def gather_crowd(
         progress(f"loading {count} pages", loaded, count)
 
     urls = [f"{url}/rooms/{room}" for url in options.urls]
-    crowd = Crowd(await load_pages(urls, count, on_loaded, options.languages, options.zones))
+    crowd = Crowd(
+        await load_pages(urls, count, on_loaded, options.languages, options.zones, options.protocol)
+    )
     await crowd.open(progress, f"opening {count} sockets")
     if settled:
         await settle([crowd])

@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from chat.bench.joins import joining, restart
 from chat.bench.options import Options
 from chat.bench.scenarios import (
     fan_out,
@@ -27,6 +28,8 @@ SCENARIOS: dict[str, Scenario] = {
     "fanout": lambda o, p: fan_out(o, p, paced=False),
     "paced": lambda o, p: fan_out(o, p, paced=True),
     "stall": stalled_reader,
+    "join": joining,
+    "restart": lambda o, p: restart(o, p, lambda: run_command(o.restart_command)),
 }
 COLUMNS = {
     "memory": [
@@ -46,13 +49,28 @@ COLUMNS = {
         ("p50_ms", "{:.1f} ms"),
         ("p99_ms", "{:.1f} ms"),
         ("one_order", "{}"),
+        ("server_us_per_delivery", "{:.2f} µs"),
         ("load_cpu", "{:.2f} cores"),
+        ("limited_by", "{}"),
     ],
     "paced": [
         ("deliveries_per_s", "{:,.0f}/s"),
         ("p50_ms", "{:.1f} ms"),
         ("p99_ms", "{:.1f} ms"),
         ("one_order", "{}"),
+    ],
+    "join": [
+        ("pages", "{:,}"),
+        ("join_s", "{:.2f} s"),
+        ("caught_up", "{:,}"),
+        ("server_ms_per_join", "{:.2f} ms"),
+    ],
+    "restart": [
+        ("pages_resynced", "{:,}"),
+        ("back_s", "{:.2f} s"),
+        ("since_restart_s", "{:.2f} s"),
+        ("missing", "{:,}"),
+        ("duplicates", "{:,}"),
     ],
     "stall": [
         ("p99_ms", "{:.1f} ms"),
@@ -62,6 +80,15 @@ COLUMNS = {
         ("server_growth_mb", "{:.1f} MB"),
     ],
 }
+
+
+async def run_command(command: str) -> None:
+    """Run a shell command (the restart scenario's `--restart-command`) to its end."""
+    if not command:
+        raise ValueError("the restart scenario needs --restart-command (how to restart the server)")
+    process = await asyncio.create_subprocess_shell(command)
+    if await process.wait():
+        raise OSError(f"the restart command failed ({process.returncode}): {command}")
 
 
 async def run_all(options: Options, names: list[str], console: Console) -> dict[str, Any]:

@@ -19,6 +19,7 @@ from chat.bench.crowd import Crowd, Progress, gather_crowd, percentile, settle
 from chat.bench.options import Options
 from chat.bench.usage import Usage
 
+STUCK = 10.0  # seconds without a message reaching everyone: the server is not broadcasting
 POLL_GONE = select.POLLHUP | select.POLLERR | getattr(select, "POLLRDHUP", 0)
 
 
@@ -87,7 +88,10 @@ async def _drive(
         if paced:
             await asyncio.sleep(max(0.0, started + sent / options.rate - time.perf_counter()))
         else:
-            await window.acquire()
+            try:
+                await asyncio.wait_for(window.acquire(), timeout=STUCK)
+            except TimeoutError:
+                return {"error": f"no message completed for {STUCK:.0f} s: not everyone receives"}
         sent += 1
         senders[sent % len(senders)].send(sent, options.size)
         progress("paced fan-out" if paced else "fan-out", int(elapsed), int(duration))
@@ -120,7 +124,16 @@ async def _drive(
         **({"languages": crowd.languages()} if options.languages else {}),
         **({"zones": crowd.zones()} if options.zones else {}),
         **cpu,
+        **per_delivery(cpu, delivered),
     }
+
+
+def per_delivery(cpu: dict[str, Any], delivered: int) -> dict[str, float]:
+    """Server CPU per delivered message, in µs: what a delivery costs the server, whatever
+    limited the run (the load tool often runs out of CPU first)."""
+    if "server_cpu_s" not in cpu or not delivered:
+        return {}
+    return {"server_us_per_delivery": cpu["server_cpu_s"] / delivered * 1e6}
 
 
 def rss(pids: list[int]) -> int:
@@ -162,10 +175,12 @@ async def _reach_all(crowds: list[Crowd], options: Options) -> int:
         seq += 1
         crowd.measuring = True
         crowd.browsers[0].send(seq, options.size)
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
+    deadline, heard, quiet_since = time.monotonic() + 10, -1, time.monotonic()
+    while time.monotonic() < deadline and time.monotonic() - quiet_since < 2:
         if all(sum(c.counts.values()) == c.expected for c in crowds):
             break
+        if (now := sum(sum(c.counts.values()) for c in crowds)) != heard:
+            heard, quiet_since = now, time.monotonic()  # still arriving: wait on
         await asyncio.sleep(0.1)
     return sum(sum(c.counts.values()) for c in crowds)
 
@@ -187,7 +202,9 @@ async def stalled_reader(options: Options, progress: Progress) -> dict[str, Any]
     baseline = await fan_out(load, progress, paced=True)
     room = f"{options.room}-stall"
     crowd = await gather_crowd(load, load.clients, room, progress)
-    [stall_page] = await load_pages([f"{options.url}/rooms/{room}"], 1, lambda: None)
+    [stall_page] = await load_pages(
+        [f"{options.url}/rooms/{room}"], 1, lambda: None, protocol=options.protocol
+    )
     stalled = await open_browser(-1, stall_page, lambda *_: None, stalled=True)
     assert stalled.transport is not None
     gone = select.poll()

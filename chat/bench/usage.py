@@ -56,8 +56,27 @@ class Usage:
         found: dict[str, Any] = {"load_cpu": load, "machine_cpu": machine}
         if servers:
             found["server_cpu"] = servers
+            found["server_cpu_s"] = sum(servers) * wall
         if engines:
             found["engine_cpu"] = engines
         if servers or engines:
             found["other_cpu"] = max(0.0, machine - load - sum(servers) - sum(engines))
+        found["limited_by"] = limit(found)
         return found
+
+
+FULL = 0.9  # of a core: a single-threaded process this busy can go no faster
+
+
+def limit(shares: dict[str, Any]) -> str:
+    """What held the run back, from its CPU shares: "load tool" (its one thread was busy),
+    "server" (a server's was), "machine" (every core was, between them), or "" (none was:
+    the scenario's own pace or window set the speed)."""
+    cores = psutil.cpu_count() or 1
+    if shares["load_cpu"] >= FULL:
+        return "load tool"
+    if any(share >= FULL for share in shares.get("server_cpu", [])):
+        return "server"
+    if shares["machine_cpu"] >= FULL * cores:
+        return "machine"
+    return ""

@@ -1,293 +1,248 @@
-"""Our chat against the floor of its stack and a naive broadcast server, in one run.
+"""Our chat against the floor of its stack, a naive broadcast server and the peers people would
+pick instead (FastHTML's WebSocket chat, python-socketio), in one run.
 
     python -m tests.bench.compare            print the targets, figures and ratios
-    python -m tests.bench.compare --write    also update the README table, .docs/bench.png/json
+    python -m tests.bench.compare --write    also update the README tables, .docs/bench.png/json
 
-Each server starts fresh on a free port and runs alone: a bare FastAPI echo (tests/bench/echo.py,
-our uvicorn settings: the floor), a tutorial-style broadcast server (tests/bench/naive.py,
-uvicorn's defaults, as tutorials run it) and ours (`chat serve`, our defaults; only the abuse
-limits are lifted, since the load comes fast from one address). `chat bench` drives all three.
+Each server starts fresh on a free port: a bare FastAPI echo (tests/bench/echo.py, the floor),
+a tutorial broadcast server (tests/bench/naive.py, uvicorn's defaults, as tutorials run it),
+FastHTML's documented chat (tests/bench/fasthtml_peer.py), python-socketio's
+(tests/bench/socketio_peer.py), and ours (`chat serve`, our defaults; only the abuse limits are
+lifted, since the load comes fast from one machine). The echo and the peers run on our uvicorn
+settings (no per-message compression, which would cost them a compression per recipient).
+`chat bench` drives them all; each scenario's rounds take turns over the servers, so a noisy
+moment of the machine hits all alike, and the median round counts.
 Not a test: machines are noisy, so nothing here passes or fails a build.
 """
 
 import argparse
+import asyncio
 import json
 import os
-import platform
-import re
+import resource
 import signal
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass
-from importlib.metadata import version
+import time
 from pathlib import Path
 from typing import Any
 
+from chat.bench.joins import restart
+from chat.bench.options import Options
+from tests.bench import figures
 from tests.servers import free_port, http_ok, wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 CHAT = str(Path(sys.executable).with_name("chat"))
-LIFTED = {  # a load test from one address, sending as fast as it can
+LIFTED = {  # a load test from one machine, sending as fast as it can
     "CHAT_MAX_CONNECTIONS_PER_IP": "1000000",
     "CHAT_RATE_PER_SECOND": "1000000",
     "CHAT_RATE_BURST": "1000000",
     "CHAT_LOG_LEVEL": "warning",
 }
-FULL: dict[str, float] = {"clients": 1000, "idle": 5000, "most": 10000, "duration": 8, "repeat": 5}
-QUICK: dict[str, float] = {"clients": 10, "idle": 40, "most": 80, "duration": 0.5, "repeat": 1}
+KINDS = ["echo", "naive", "fasthtml", "socketio", "ours"]
+UVICORN = [sys.executable, "-m", "uvicorn", "--no-access-log", "--log-level", "warning"]
+OURS_SETTINGS = ["--ws-per-message-deflate", "false"]  # what `chat serve` runs uvicorn with
+COMMANDS = {
+    "echo": [*UVICORN, *OURS_SETTINGS, "tests.bench.echo:app"],
+    "naive": [*UVICORN, "tests.bench.naive:app"],
+    "fasthtml": [*UVICORN, *OURS_SETTINGS, "tests.bench.fasthtml_peer:app"],
+    "socketio": [*UVICORN, *OURS_SETTINGS, "tests.bench.socketio_peer:app"],
+    "ours": [CHAT, "serve"],
+}
+SCENARIOS = {  # what each runs: the echo answers its sender only, so it has no fan-out
+    "echo": {"memory", "roundtrip", "join"},
+    "*": {"memory", "roundtrip", "fanout", "paced", "join", "stall"},
+}
+PROTOCOLS = {"socketio": "socketio"}  # the others serve a page whose form posts htmx's frames
+FILES = 1 << 17  # open files each process may hold: 50,000 sockets and then some
+FULL: dict[str, float] = {
+    "clients": 1000,
+    "idle": 10000,
+    "most": 50000,
+    "duration": 8,
+    "repeat": 3,
+    "stall_duration": 36,
+    "history": 100,
+}
+QUICK: dict[str, float] = {
+    "clients": 10,
+    "idle": 40,
+    "most": 80,
+    "duration": 0.5,
+    "repeat": 1,
+    "stall_duration": 1.5,
+    "history": 5,
+}
+KEYS = {  # the figure whose median picks a scenario's round
+    "roundtrip": "messages_per_s",
+    "fanout": "server_us_per_delivery",
+    "paced": "p99_ms",
+    "stall": "p99_ms",
+    "join": "join_s",
+}
 
 
-@dataclass
-class Target:
-    name: str
-    goal: str
-    figure: str
-    met: bool
-
-
-@contextmanager
-def running(kind: str, workdir: Path, tag: str = "") -> Iterator[tuple[str, int]]:
-    """Start `kind` (ours, echo, naive) on a free port; yield its URL and process id."""
-    port = free_port()
-    uvicorn = [sys.executable, "-m", "uvicorn", "--port", str(port), "--no-access-log"]
-    commands = {
-        "ours": [CHAT, "serve", "--port", str(port)],
-        "echo": [*uvicorn, "--log-level", "warning", "--ws-per-message-deflate", "false"],
-        "naive": [*uvicorn, "--log-level", "warning"],
-    }
-    apps = {"echo": ["tests.bench.echo:app"], "naive": ["tests.bench.naive:app"], "ours": []}
-    name = f"{kind}{tag}"
-    env = {**os.environ, **LIFTED, "CHAT_DATABASE_URL": f"sqlite:///{workdir / name}.db"}
-    log = (workdir / f"{name}.log").open("wb")
-    process = subprocess.Popen(
-        [*commands[kind], *apps[kind]], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
-    )
-    url = f"http://127.0.0.1:{port}"
+def _more_files() -> None:
+    """In the child: allow `FILES` open files (as root; else as many as the hard limit)."""
     try:
-        wait_until(lambda: http_ok(f"{url}/rooms/ready"), what=f"the {kind} server")
-        yield url, process.pid
-    finally:
-        process.send_signal(signal.SIGTERM)
-        process.wait(30)
-        log.close()
+        resource.setrlimit(resource.RLIMIT_NOFILE, (FILES, FILES))
+    except (ValueError, OSError):
+        hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+
+
+class Server:
+    """One server of the comparison, on its own free port, restartable in place."""
+
+    def __init__(self, kind: str, workdir: Path, tag: str = "") -> None:
+        self.kind, self.name, self.workdir = kind, f"{kind}{tag}", workdir
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def pid(self) -> int:
+        assert self.process is not None
+        return self.process.pid
+
+    def start(self, wait: bool = True) -> "Server":
+        *options, last = COMMANDS[self.kind]
+        where = ["--port", str(self.port)]
+        command = [*options, last, *where] if self.kind == "ours" else [*options, *where, last]
+        env = {
+            **os.environ,
+            **LIFTED,
+            "CHAT_DATABASE_URL": f"sqlite:///{self.workdir / self.name}.db",
+        }
+        with (self.workdir / f"{self.name}.log").open("ab") as log:
+            self.process = subprocess.Popen(
+                command,
+                cwd=ROOT,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                preexec_fn=_more_files,
+            )
+        if wait:
+            wait_until(lambda: http_ok(f"{self.url}/rooms/ready"), what=f"the {self.kind} server")
+        return self
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            self.process.wait(30)
+
+    def restart(self) -> None:
+        """Stop it, and start it again without waiting: its pages find out when it is back."""
+        self.stop()
+        self.start(wait=False)
 
 
 def bench(
-    server: tuple[str, int], scenario: str, sizes: dict[str, float], out: Path, idle: int = 0
+    server: Server, scenario: str, sizes: dict[str, float], out: Path, **more: Any
 ) -> dict[str, Any]:
     """One `chat bench` run of `scenario` against a running server; its results."""
-    url, pid = server
     options = {
-        "url": url,
-        "pid": pid,
+        "url": server.url,
+        "pid": server.pid,
+        "protocol": PROTOCOLS.get(server.kind, "htmx"),
         "scenarios": scenario,
         "clients": int(sizes["clients"]),
-        "idle": int(idle or sizes["idle"]),
+        "idle": int(sizes["idle"]),
         "duration": sizes["duration"],
         "stall-clients": max(5, int(sizes["clients"]) // 10),
-        "stall-duration": 4.5 * sizes["duration"],
+        "stall-duration": sizes["stall_duration"],
+        "history": int(sizes["history"]),
         "json": out,
+        **more,
     }
-    print(f"--- {url}: {scenario}", file=sys.stderr, flush=True)
-    subprocess.run([CHAT, "bench", *(f"--{k}={v}" for k, v in options.items())], check=False)
-    result: dict[str, Any] = json.loads(out.read_text())["results"][scenario]
+    print(f"--- {server.kind}: {scenario}", file=sys.stderr, flush=True)
+    started = time.monotonic()
+    subprocess.run(
+        [CHAT, "bench", *(f"--{k}={v}" for k, v in options.items())],
+        check=False,
+        preexec_fn=_more_files,
+    )
+    try:
+        result: dict[str, Any] = json.loads(out.read_text())["results"][scenario]
+    except (OSError, ValueError, KeyError) as error:
+        result = {"error": f"no results: {error}"}
+    print(f"--- ({time.monotonic() - started:.1f} s)", file=sys.stderr, flush=True)
     return result
-
-
-KEYS = {
-    "roundtrip": "messages_per_s",
-    "fanout": "deliveries_per_s",
-    "paced": "p99_ms",
-    "stall": "p99_ms",
-}
 
 
 def median_run(runs: list[dict[str, Any]], key: str) -> dict[str, Any]:
     """The run whose `key` is the median, with every run's `key` kept beside it."""
-    ordered = sorted(runs, key=lambda run: _get(run, key))
+    ordered = sorted(runs, key=lambda run: figures.get(run, key))
     return {**ordered[len(ordered) // 2], "runs": [run.get(key) for run in runs]}
 
 
 def measure(sizes: dict[str, float], workdir: Path) -> dict[str, dict[str, Any]]:
-    """All three servers side by side, fresh; each pair takes turns, so a noisy moment of
-    the machine hits both alike. Medians of several runs; idle memory first, while fresh."""
-    found: dict[str, dict[str, Any]] = {"echo": {}, "naive": {}, "ours": {}}
+    """Every server side by side, fresh; each round of a scenario visits them in turn (in a
+    different order each round). Idle memory first, while they are fresh."""
+    found: dict[str, dict[str, Any]] = {kind: {} for kind in KINDS}
     count = iter(range(10**6))
-    with ExitStack() as stack:
-        servers = {kind: stack.enter_context(running(kind, workdir)) for kind in found}
-        for kind in ("echo", "ours"):
+    servers = {kind: Server(kind, workdir) for kind in KINDS}
+    try:
+        for server in servers.values():
+            server.start()
+        for kind in KINDS:
             found[kind]["memory"] = bench(
                 servers[kind], "memory", sizes, workdir / f"{next(count)}.json"
             )
-        plan = [
-            ("roundtrip", "echo", 5),
-            ("fanout", "naive", 3),
-            ("paced", "naive", 3),
-            ("stall", "naive", 1),
-        ]
-        for scenario, baseline, times in plan:
-            runs: dict[str, list[dict[str, Any]]] = {baseline: [], "ours": []}
-            for _ in range(min(times, int(sizes["repeat"]))):
-                for kind in runs:
+        for scenario, times in [
+            ("roundtrip", 5),
+            ("fanout", 3),
+            ("paced", 3),
+            ("join", 3),
+            ("stall", 1),
+        ]:
+            runs: dict[str, list[dict[str, Any]]] = {}
+            kinds = [kind for kind in KINDS if scenario in SCENARIOS.get(kind, SCENARIOS["*"])]
+            for turn in range(min(times, int(sizes["repeat"]))):
+                for kind in kinds[turn % len(kinds) :] + kinds[: turn % len(kinds)]:
                     out = workdir / f"{next(count)}.json"
-                    runs[kind].append(bench(servers[kind], scenario, sizes, out))
+                    runs.setdefault(kind, []).append(bench(servers[kind], scenario, sizes, out))
             for kind, results in runs.items():
                 found[kind][scenario] = median_run(results, KEYS[scenario])
-    with running("ours", workdir, "-most") as server:
-        most = int(sizes["most"])
-        found["ours"]["most"] = bench(server, "memory", sizes, workdir / "most.json", idle=most)
+        found["ours"]["restart"] = restarted(servers["ours"], sizes)
+    finally:
+        for server in servers.values():
+            server.stop()
+    most = Server("ours", workdir, "-most").start()
+    try:
+        found["ours"]["most"] = bench(
+            most,
+            "memory",
+            sizes,
+            workdir / "most.json",
+            idle=int(sizes["most"]),
+            **{"idle-room-size": 100},
+        )
+    finally:
+        most.stop()
     return found
 
 
-def _get(result: dict[str, Any], key: str) -> float:
-    value = result.get(key)
-    return float(value) if isinstance(value, int | float) else float("nan")
-
-
-def targets(m: dict[str, dict[str, Any]], sizes: dict[str, float]) -> list[Target]:
-    ours, naive, echo = m["ours"], m["naive"], m["echo"]
-    fan = _get(ours["fanout"], "deliveries_per_s") / _get(naive["fanout"], "deliveries_per_s")
-    rt = _get(ours["roundtrip"], "messages_per_s") / _get(echo["roundtrip"], "messages_per_s")
-    mem = _get(ours["memory"], "bytes_per_connection") / _get(
-        echo["memory"], "bytes_per_connection"
-    )
-    paced_ours, paced_naive = _get(ours["paced"], "p99_ms"), _get(naive["paced"], "p99_ms")
-    stall = ours["stall"]
-    cut = _get(stall, "cut_off_s")
-    clients = sizes["clients"]
-    return [
-        Target(
-            f"Fan-out, {clients:,} clients, flat out",
-            "≥ 3x the naive server's deliveries/s",
-            f"{_get(ours['fanout'], 'deliveries_per_s'):,.0f} vs {_get(naive['fanout'], 'deliveries_per_s'):,.0f}/s: **{fan:.2f}x**",
-            fan >= 3,
-        ),
-        Target(
-            f"Paced fan-out, {clients:,} clients at 10 messages/s",
-            "p99 delivery ≤ the naive server's",
-            f"p99 {paced_ours:.1f} vs {paced_naive:.1f} ms (p50 {_get(ours['paced'], 'p50_ms'):.1f} vs {_get(naive['paced'], 'p50_ms'):.1f})",
-            paced_ours <= paced_naive,
-        ),
-        Target(
-            "One client's round trip, storage included",
-            "≥ 50% of the bare echo's messages/s",
-            f"{_get(ours['roundtrip'], 'messages_per_s'):,.0f} vs {_get(echo['roundtrip'], 'messages_per_s'):,.0f}/s: **{rt:.0%}**",
-            rt >= 0.5,
-        ),
-        Target(
-            f"Memory per idle connection at {sizes['idle']:,}",
-            "≤ 1.2x the bare echo's",
-            f"{_get(ours['memory'], 'bytes_per_connection') / 1024:.1f} vs {_get(echo['memory'], 'bytes_per_connection') / 1024:.1f} KB: **{mem:.2f}x**",
-            mem <= 1.2,
-        ),
-        Target(
-            "Connections held by one process",
-            f"{sizes['most']:,}",
-            f"{int(_get(m['ours']['most'], 'held')):,} held, {int(_get(m['ours']['most'], 'reached')):,} reached, {_get(m['ours']['most'], 'server_rss_mb'):.0f} MB",
-            _get(m["ours"]["most"], "held") >= sizes["most"],
-        ),
-        Target(
-            "A stalled reader",
-            "others' p99 ≤ 1.5x without it; cut off ≤ 30 s; growth < 10 MB; no freeze",
-            f"p99 {_get(stall, 'p99_ratio'):.2f}x, cut off at {cut:.1f} s, +{_get(stall, 'server_growth_mb'):.1f} MB, "
-            f"{int(_get(stall, 'missing'))} missing (naive: {int(_get(naive['stall'], 'missing')):,} missing)",
-            _get(stall, "p99_ratio") <= 1.5
-            and cut <= 30
-            and _get(stall, "server_growth_mb") < 10
-            and _get(stall, "missing") == 0,
-        ),
-    ]
-
-
-def machine() -> str:
-    cpu = "unknown CPU"
-    with open("/proc/cpuinfo") as info:
-        if found := re.search(r"model name\s*:\s*(.*)", info.read()):
-            cpu = found[1]
-    memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-    return (
-        f"{os.cpu_count()} x {cpu}, {memory:.0f} GiB, {platform.system()} {platform.release()}; "
-        f"Python {platform.python_version()}, uvicorn {version('uvicorn')}, "
-        f"websockets {version('websockets')}; server and load tool on the same machine"
+def restarted(server: Server, sizes: dict[str, float]) -> dict[str, Any]:
+    """`clients` pages open on `server`; it restarts; how long until all are back in step."""
+    print(f"--- {server.kind}: restart", file=sys.stderr, flush=True)
+    options = Options(
+        urls=[server.url], clients=int(sizes["clients"]), history=int(sizes["history"])
     )
 
+    async def again() -> None:
+        await asyncio.to_thread(server.restart)
 
-def table(found: list[Target]) -> str:
-    rows = ["| target | goal | measured | met |", "|---|---|---|---|"]
-    rows += [
-        f"| {t.name} | {t.goal} | {t.figure} | {'yes' if t.met else '**no**'} |" for t in found
-    ]
-    return "\n".join(rows)
+    def progress(what: str, done: int, total: int) -> None:
+        return None
 
-
-def plot(m: dict[str, dict[str, Any]], path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    ours, naive, echo = m["ours"], m["naive"], m["echo"]
-    panels = [
-        (
-            "Fan-out, flat out\n(deliveries/s, higher is better)",
-            "deliveries_per_s",
-            "fanout",
-            naive,
-            "naive",
-        ),
-        ("Paced fan-out\n(p99 ms, lower is better)", "p99_ms", "paced", naive, "naive"),
-        (
-            "Round trip, one client\n(messages/s, higher is better)",
-            "messages_per_s",
-            "roundtrip",
-            echo,
-            "bare echo",
-        ),
-        (
-            "Idle connection\n(KB of server memory, lower is better)",
-            "bytes_per_connection",
-            "memory",
-            echo,
-            "bare echo",
-        ),
-        (
-            "With a stalled reader\n(others' p99 ms, lower is better)",
-            "p99_ms",
-            "stall",
-            naive,
-            "naive",
-        ),
-    ]
-    figure, axes = plt.subplots(1, len(panels), figsize=(15, 3.6))
-    for axis, (title, key, scenario, baseline, label) in zip(axes, panels, strict=True):
-        scale = 1 / 1024 if key == "bytes_per_connection" else 1
-        values = [_get(baseline[scenario], key) * scale, _get(ours[scenario], key) * scale]
-        bars = axis.bar([label, "chat"], values, color=["#9aa3b2", "#2f6fed"])
-        axis.bar_label(bars, fmt="{:,.0f}" if max(values) > 100 else "{:,.1f}")
-        if (missing := _get(baseline[scenario], "missing")) > 0:
-            axis.annotate(
-                f"{label} froze:\n{missing:,.0f} deliveries\nnever arrived",
-                xy=(0, values[0] / 2),
-                ha="center",
-                fontsize=8,
-                color="#b3261e",
-            )
-        axis.set_title(title, fontsize=10)
-        axis.spines[["top", "right"]].set_visible(False)
-    figure.tight_layout()
-    figure.savefig(path, dpi=110)
-
-
-def write_readme(text: str) -> None:
-    readme = ROOT / "README.md"
-    start, end = "<!-- bench:start -->", "<!-- bench:end -->"
-    content = readme.read_text()
-    before, rest = content.split(start)
-    _, after = rest.split(end)
-    readme.write_text(f"{before}{start}\n{text}\n{end}{after}")
+    try:
+        return asyncio.run(restart(options, progress, again))
+    finally:
+        wait_until(lambda: http_ok(f"{server.url}/rooms/ready"), what="the restarted server")
 
 
 def main() -> int:
@@ -301,22 +256,19 @@ def main() -> int:
     out = args.out or (ROOT / ".docs" if args.write else Path(tempfile.mkdtemp(prefix="bench-")))
     out.mkdir(parents=True, exist_ok=True)
     if args.replot:
-        saved = json.loads(args.replot.read_text())
-        sizes, measured = saved["sizes"], saved["results"]
+        document = json.loads(args.replot.read_text())
     else:
+        _more_files()  # the restart scenario's pages are this process's
         with tempfile.TemporaryDirectory(prefix="chat-bench-") as work:
             measured = measure(sizes, Path(work))
-    found = targets(measured, sizes)
-    text = f"Measured on {saved['machine'] if args.replot else machine()}.\n\n{table(found)}"
-    document = {"machine": machine(), "sizes": sizes, "results": measured}
-    if args.replot:
-        document["machine"] = saved["machine"]
+        document = {"machine": figures.machine(), "sizes": sizes, "results": measured}
     (out / "bench.json").write_text(json.dumps(document, indent=2))
-    plot(measured, out / "bench.png")
+    figures.plot(document["results"], out / "bench.png")
+    text = figures.report(document)
     print(text)
     print(f"\n(results and plot in {out})")
     if args.write:
-        write_readme(text)
+        figures.write_readme(ROOT / "README.md", text)
     return 0
 
 

@@ -131,8 +131,9 @@ def test_the_comparison_script_runs(tmp_path: Path) -> None:
     assert (tmp_path / "bench.png").stat().st_size > 0
     measured = json.loads((tmp_path / "bench.json").read_text())["results"]
     assert set(measured) == {"echo", "naive", "fasthtml", "socketio", "ours"}
+    assert measured["ours"]["memory"]["held"] == measured["ours"]["memory"]["connections"]
     for kind, found in measured.items():
-        assert found["memory"]["held"] == found["memory"]["connections"], kind
+        assert found["memory"]["held"] > 0, kind  # a peer may drop one on a loaded machine
         assert found["join"]["pages"] == 10, kind
         if kind != "echo":  # it answers the sender only: it has no fan-out
             assert found["fanout"]["missing"] == found["paced"]["missing"] == 0, kind

@@ -30,7 +30,8 @@ from typing import Any
 
 import psutil
 
-from tests.bench.compare import CHAT, LIFTED, ROOT, machine, median_run
+from tests.bench.compare import CHAT, LIFTED, ROOT, median_run
+from tests.bench.figures import machine
 from tests.servers import ChatServer, PostgresServer, RedisServer, free_port
 
 FULL: dict[str, float] = {

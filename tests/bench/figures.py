@@ -156,17 +156,22 @@ def side_by_side(m: Results) -> str:
     return "\n".join(rows)
 
 
-def machine() -> str:
+def machine(peers: bool = False) -> str:
+    """The machine and the stack's versions (with `peers`, theirs too)."""
     cpu = "unknown CPU"
     with open("/proc/cpuinfo") as info:
         if found := re.search(r"model name\s*:\s*(.*)", info.read()):
             cpu = found[1]
     memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    stack = f"uvicorn {version('uvicorn')}, websockets {version('websockets')}"
+    if peers:
+        stack += (
+            f", python-socketio {version('python-socketio')}, "
+            f"python-fasthtml {version('python-fasthtml')}"
+        )
     return (
         f"{os.cpu_count()} x {cpu}, {memory:.0f} GiB, {platform.system()} {platform.release()}; "
-        f"Python {platform.python_version()}, uvicorn {version('uvicorn')}, "
-        f"python-socketio {version('python-socketio')}, python-fasthtml {version('python-fasthtml')}; "
-        "servers and load tool on the same machine"
+        f"Python {platform.python_version()}, {stack}; servers and load tool on the same machine"
     )
 
 

@@ -32,8 +32,9 @@ from pathlib import Path
 from typing import Any
 
 from tests.bench.cluster import BUSY, DISTURBED, wait_for_quiet
-from tests.bench.compare import CHAT, LIFTED, ROOT, machine, median_run
+from tests.bench.compare import CHAT, LIFTED, ROOT, median_run
 from tests.bench.counted import RENDERS_PATH
+from tests.bench.figures import machine
 from tests.servers import free_port, http_ok, wait_until
 
 FULL: dict[str, float] = {

@@ -21,7 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from html.parser import HTMLParser
 from time import perf_counter_ns
-from typing import Any, cast
+from typing import Any
 from urllib.parse import parse_qs, urlencode, urljoin, urlsplit, urlunsplit
 
 from picows import WSCloseCode, WSFrame, WSListener, WSMsgType, WSTransport, ws_connect
@@ -307,8 +307,7 @@ async def open_browser(
     if page.protocol == "socketio":
         from chat.bench.socketio import open_socketio
 
-        # Not a Browser, but it has every part of one that the scenarios use.
-        return cast(Browser, await open_socketio(index, page, received, stalled=stalled))
+        return await open_socketio(index, page, received, stalled=stalled)
     _, browser = await ws_connect(
         lambda: Browser(index, page, received),
         page.socket_url,

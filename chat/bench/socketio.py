@@ -14,9 +14,17 @@ import random
 from time import perf_counter_ns
 from urllib.parse import unquote, urlsplit, urlunsplit
 
-from picows import WSCloseCode, WSFrame, WSListener, WSMsgType, WSTransport, ws_connect
+from picows import WSCloseCode, WSFrame, WSMsgType, WSTransport, ws_connect
 
-from chat.bench.browsers import LETTERS, READ_BUFFER, Page, Received, markers, socket_factory
+from chat.bench.browsers import (
+    LETTERS,
+    READ_BUFFER,
+    Browser,
+    Page,
+    Received,
+    markers,
+    socket_factory,
+)
 
 SOCKET_PATH = "/socket.io/?EIO=4&transport=websocket"
 _EVENT = b"42"  # Engine.IO MESSAGE (4) carrying a Socket.IO EVENT (2)
@@ -38,24 +46,17 @@ def socketio_page(room_url: str) -> Page:
     )
 
 
-class SocketIOBrowser(WSListener):
-    """One Socket.IO client in a room, with `Browser`'s interface: `send` emits a marked
-    message; every marker received is reported."""
+class SocketIOBrowser(Browser):
+    """One Socket.IO client in a room: a `Browser` whose frames are Socket.IO packets. `send`
+    emits a marked message; every marker received is reported."""
 
     def __init__(self, index: int, page: Page, received: Received) -> None:
-        self.index = index
-        self.page = page
-        self.received = received
-        self.transport: WSTransport | None = None
-        self.closed = asyncio.Event()
-        self.close_code: WSCloseCode | None = None
-        self.frames = 0
-        self.first = 0  # when the CONNECT ack arrived (perf_counter_ns): it has joined
+        super().__init__(index, page, received)
         self.room = unquote(urlsplit(page.room_url).path.rstrip("/").rsplit("/", 1)[-1])
         self.joined: asyncio.Future[None] = asyncio.get_running_loop().create_future()
 
     def on_ws_connected(self, transport: WSTransport) -> None:
-        self.transport = transport
+        self.transport = transport  # no permessage-deflate: it was not offered
 
     def on_ws_frame(self, transport: WSTransport, frame: WSFrame) -> None:
         if frame.msg_type == WSMsgType.TEXT:
@@ -103,10 +104,6 @@ class SocketIOBrowser(WSListener):
         payload = b'42["message",' + json.dumps({"text": text}).encode() + b"]"
         assert self.transport is not None
         self.transport.send(WSMsgType.TEXT, payload)
-
-    def close(self) -> None:
-        if self.transport is not None:
-            self.transport.disconnect()
 
 
 async def open_socketio(

@@ -3,7 +3,6 @@
 import asyncio
 import contextlib
 import logging
-from collections import deque
 from typing import Protocol
 
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
@@ -11,7 +10,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 from chat.formats import Format
 from chat.limits import TokenBucket
 from chat.sessions import Session
-from chat.sockets import websocket_frame
+from chat.sockets import End, Handle, websocket_frame
 
 log = logging.getLogger(__name__)
 TRY_AGAIN_LATER = 1013
@@ -28,7 +27,11 @@ class Direct(Protocol):
 
     async def direct_drained(self) -> None: ...
 
+    async def direct_close(self, code: int, reason: str) -> None: ...
+
     def direct_abort(self) -> None: ...
+
+    def direct_park(self, handle: Handle, end: End) -> None: ...
 
 
 class Outbox:
@@ -56,7 +59,9 @@ class Connection:
     """Frames go straight to the socket when it can take them now. Otherwise (the client is
     still being caught up, or reads slower than we write) they wait, in order, in a bounded
     queue that a writer task drains; a client that falls `limit` frames behind is cut off
-    and reconnects to catch up. Nobody else ever waits for it."""
+    and reconnects to catch up. Nobody else ever waits for it. Without the direct path,
+    frames go through ASGI (`websocket`); with it, the ASGI objects are not kept (they hold
+    the handshake's scope)."""
 
     __slots__ = (
         "address",
@@ -86,7 +91,7 @@ class Connection:
         direct: Direct | None,
         outbox: Outbox,
     ) -> None:
-        self.websocket = websocket
+        self.websocket = websocket if direct is None else None
         self.session = session
         self.format = format
         self.bucket = bucket
@@ -95,7 +100,7 @@ class Connection:
         self.outbox = outbox
         self.out: list[bytes] = []  # framed, waiting for the end of this turn of the loop
         self.limit = limit
-        self.pending: deque[tuple[int, str]] = deque()
+        self.pending: list[tuple[int, str]] = []  # (a deque costs 760 bytes, even empty)
         self.floor = 0  # the newest message id the client has (or is being) sent
         self.live = False
         self.overflowed = False
@@ -153,7 +158,7 @@ class Connection:
                 for frame in self._take():
                     if self.direct is not None:
                         self._write(websocket_frame(frame))
-                    else:
+                    elif self.websocket is not None:
                         await self.websocket.send_text(frame)
         except (WebSocketDisconnect, RuntimeError, OSError):
             return  # the socket is gone: the reader finds out and cleans up
@@ -177,7 +182,8 @@ class Connection:
 
     def _take(self) -> list[str]:
         """Empty the queue: the frames still worth sending, joined when the format allows."""
-        frames = [self._fresh(*self.pending.popleft()) for _ in range(len(self.pending))]
+        frames = [self._fresh(*pending) for pending in self.pending]
+        self.pending.clear()
         if self.format.joins_frames:
             frames = ["".join(frames)]
         return [frame for frame in frames if frame]
@@ -205,6 +211,11 @@ class Connection:
     async def close(self, code: int, reason: str) -> None:
         """Close with `code`, giving up after a second (a stalled client never reads it)."""
         self.flush()
-        if self.websocket.client_state is WebSocketState.CONNECTED:
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(self.websocket.close(code, reason), timeout=1)
+        if self.direct is not None and self.direct.direct_open():
+            closing = self.direct.direct_close(code, reason)
+        elif self.websocket is not None and self.websocket.client_state is WebSocketState.CONNECTED:
+            closing = self.websocket.close(code, reason)
+        else:
+            return
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(closing, timeout=1)

@@ -2,6 +2,9 @@
 
 import asyncio
 import contextlib
+import functools
+from collections.abc import Mapping
+from typing import Any
 
 from fastapi import APIRouter, WebSocket
 from starlette.websockets import WebSocketDisconnect, WebSocketState
@@ -11,6 +14,7 @@ from chat.connection import Connection
 from chat.errors import ChatError, InvalidInput, TooManyConnections
 from chat.formats import JSON_SUBPROTOCOL, Around, Format
 from chat.frames import Change, Older, Rename, parse_frame
+from chat.hub import Hub
 from chat.i18n import N_
 from chat.inputs import room_name
 from chat.limits import TokenBucket
@@ -75,20 +79,36 @@ async def room_socket(
     )
     await services.hub.attach(connection)
     reconnected = me.ever_connected
-    again = asyncio.get_running_loop().call_later(AGAIN, _beat_again, connection)
+    asyncio.get_running_loop().call_later(AGAIN, _beat_again, services.hub, connection)
+    end = functools.partial(_leave, services, connection)
+    parked = False
     try:
-        try:
-            await services.chat.join(me)
-            await _catch_up(services, connection, reconnected)
-            connection.release()
-            await _read_forever(services, connection)
-        finally:
-            again.cancel()
-            await services.chat.leave(me)
+        await services.chat.join(me)
+        await _catch_up(services, websocket, connection, reconnected)
+        connection.release()
+        if direct is not None:
+            # The server hands us the client's frames from now on: this call, and all that
+            # it holds, ends here; an idle connection costs no task.
+            direct.direct_park(functools.partial(_received, services, connection), end)
+            parked = True
+            return
+        while await _received(services, connection, await websocket.receive()):
+            pass
     except ChatError as error:  # the store went away while we were catching the client up
         await _refuse(websocket, format, error)
     except WebSocketDisconnect:  # gone before we finished catching it up
         pass
+    finally:
+        if not parked:
+            await end()
+
+
+async def _leave(services: Services, connection: Connection) -> None:
+    """The connection is over: its person leaves (with their last connection), the hub
+    forgets it."""
+    try:
+        with contextlib.suppress(ChatError):  # the broker is away: presence expires by itself
+            await services.chat.leave(connection.session)
     finally:
         connection.stop()
         await services.hub.detach(connection)
@@ -105,14 +125,18 @@ async def _refuse(
         await websocket.close(error.close_code, error.code)
 
 
-def _beat_again(connection: Connection) -> None:
+def _beat_again(hub: Hub, connection: Connection) -> None:
     """A second beat for a page that just connected. Its first (`first`) may match the last one
     it saw before a drop, and a beat that matches restarts no countdown: this one differs."""
+    if connection not in hub.rooms.get(connection.session.room, ()):
+        return  # it has gone since
     if frame := connection.format.status(connection.session.room, "again"):
         connection.push(frame)
 
 
-async def _catch_up(services: Services, connection: Connection, reconnected: bool) -> None:
+async def _catch_up(
+    services: Services, websocket: WebSocket, connection: Connection, reconnected: bool
+) -> None:
     """Bring the client up to date: append what a page missed since it was rendered, or, after
     a reconnect (when frames may have been lost in flight), replace the whole list."""
     session, format = connection.session, connection.format
@@ -132,9 +156,11 @@ async def _catch_up(services: Services, connection: Connection, reconnected: boo
         connection.floor = max(connection.floor, recent[-1].id)
     members = format.members(session.room, names_of(people))
     status = format.status(session.room, "first")
-    for frame in (format.welcome(session), history, *changes, members, status):
-        if frame:
-            await connection.websocket.send_text(frame)
+    frames = [f for f in (format.welcome(session), history, *changes, members, status) if f]
+    if format.joins_frames:  # one frame, one write, one swap for htmx
+        frames = ["".join(frames)]
+    for frame in frames:
+        await websocket.send_text(frame)
 
 
 async def _change(services: Services, session: Session, command: Change) -> int:
@@ -163,19 +189,18 @@ def _changed_since(
     return frames
 
 
-async def _read_forever(services: Services, connection: Connection) -> None:
-    """Handle the client's frames until it goes away (or is cut off for falling behind)."""
-    websocket = connection.websocket
-    while True:
-        frame = await websocket.receive()
-        if frame["type"] == "websocket.disconnect":
-            return
-        if frame.get("text") is None:
-            refusal = InvalidInput(N_("Binary frames are not accepted; send JSON."), code="binary")
-            connection.push(connection.format.error(refusal, connection.session.room))
-            await connection.close(UNSUPPORTED_DATA, "binary frames are not accepted")
-            return
-        await _handle(services, connection, frame["text"])
+async def _received(services: Services, connection: Connection, event: Mapping[str, Any]) -> bool:
+    """Handle what the client sent; False once the connection is over (the client went away,
+    or broke the protocol)."""
+    if event["type"] == "websocket.disconnect":
+        return False
+    if event.get("text") is None:
+        refusal = InvalidInput(N_("Binary frames are not accepted; send JSON."), code="binary")
+        connection.push(connection.format.error(refusal, connection.session.room))
+        await connection.close(UNSUPPORTED_DATA, "binary frames are not accepted")
+        return False
+    await _handle(services, connection, event["text"])
+    return True
 
 
 async def _handle(services: Services, connection: Connection, raw: str) -> None:

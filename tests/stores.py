@@ -31,6 +31,19 @@ def nodes(plan: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 @asynccontextmanager
+async def opened(*urls: str) -> AsyncIterator[list[Store]]:
+    """Stores on these databases, started (one per URL: two on one URL are two processes)."""
+    stores = [open_store(url) for url in urls]
+    try:
+        for each in stores:
+            await each.start()
+        yield stores
+    finally:
+        for each in stores:
+            await each.close()
+
+
+@asynccontextmanager
 async def own_database(server_url: str, prefix: str) -> AsyncIterator[str]:
     """A database of its own on the test server, with the chat's tables (its statistics are
     not disturbed by other tests' rows); dropped afterwards. Yields its URL."""

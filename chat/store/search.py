@@ -39,15 +39,18 @@ def fold(word: str) -> str:
     return unicodedata.normalize("NFC", word.lower())
 
 
-# SQLite: an external-content FTS5 index of (room, text), kept in step by triggers, so an edit
-# or a delete changes what is found in the same transaction. Diacritics are kept (as
-# PostgreSQL's `simple` configuration does): `мой` is not `мои`.
+# SQLite: an external-content FTS5 index of (room, text). Triggers keep it in step with edits
+# and deletes, so they change what is found in the same transaction; a new message is queued by
+# its insert's trigger and indexed in a batch soon after (chat/store/sqlite_index.py).
+# Diacritics are kept (as PostgreSQL's `simple` configuration does): `мой` is not `мои`.
+SQLITE_QUEUED = "messages_fts_pending"  # new messages not indexed yet (the table below)
 SQLITE_SCHEMA = [
     """CREATE VIRTUAL TABLE IF NOT EXISTS messages_fts USING fts5(
         room, text, content='messages', content_rowid='id',
         tokenize='unicode61 remove_diacritics 0')""",
+    "CREATE TABLE IF NOT EXISTS messages_fts_pending (id INTEGER PRIMARY KEY)",
     """CREATE TRIGGER IF NOT EXISTS messages_fts_insert AFTER INSERT ON messages BEGIN
-        INSERT INTO messages_fts (rowid, room, text) VALUES (new.id, new.room, new.text);
+        INSERT INTO messages_fts_pending (id) VALUES (new.id);
     END""",
     """CREATE TRIGGER IF NOT EXISTS messages_fts_delete AFTER DELETE ON messages BEGIN
         INSERT INTO messages_fts (messages_fts, rowid, room, text)

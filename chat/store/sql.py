@@ -16,6 +16,7 @@ from chat.errors import StoreUnavailable
 from chat.i18n import N_
 from chat.store import search
 from chat.store.base import Message, NewMessage, Reaction, SessionRecord, gathered
+from chat.store.recent import Recent
 from chat.store.tables import (
     ADDED_COLUMNS,
     COLUMNS,
@@ -118,6 +119,7 @@ class SQLStore:
     def __init__(self, url: str) -> None:
         self.url = async_url(url)
         self._engine: AsyncEngine | None = None
+        self._recent = Recent()
 
     @property
     def engine(self) -> AsyncEngine:
@@ -177,7 +179,25 @@ class SQLStore:
         return found[0] if found else None
 
     async def recent(self, room: str, limit: int) -> list[Message]:
-        return list(reversed(await self._fetch(older(room, None, limit, as_row=True))))
+        latest = older(room, None, limit, as_row=True)
+        window = latest.with_only_columns(messages.c.id, messages.c.version).subquery()
+        state_of = sa.select(
+            sa.func.count(),
+            sa.func.min(window.c.id),
+            sa.func.max(window.c.id),
+            sa.func.sum(window.c.id),
+            sa.func.sum(window.c.version),
+        )
+        try:  # the state first, then the rows: rows newer than the state kept are re-read
+            async with self.engine.connect() as conn:
+                state = tuple((await conn.execute(state_of)).one())
+        except (SQLAlchemyError, OSError) as exc:
+            raise StoreUnavailable(UNREADABLE) from exc
+        if (kept := self._recent.get(room, limit, state)) is not None:
+            return kept
+        found = list(reversed(await self._fetch(latest)))
+        self._recent.put(room, limit, state, found)
+        return found
 
     async def after(self, room: str, after_id: int, limit: int) -> list[Message]:
         query = (

@@ -7,8 +7,9 @@ of log, SQLite's own checkpoint copies it into the database and syncs: one inser
 hundred takes ~5 ms on our machines. (A checkpoint on another thread is no better: under a
 steady stream of writes it never catches up, and the log and every lookup in it grow without
 bound.) Its statements are compiled once from the tables PostgreSQL uses too (sqlite_statements.py).
-Several processes on one SQLite file work, but PostgreSQL is the
-store for that.
+New messages are indexed for search in batches (sqlite_index.py); a room's latest messages are
+kept between reads while the database says they are unchanged (recent.py). Several processes
+on one SQLite file work, but PostgreSQL is the store for that.
 """
 
 import contextlib
@@ -24,8 +25,9 @@ from sqlalchemy.engine import make_url
 
 from chat.errors import StoreUnavailable
 from chat.i18n import N_
-from chat.store import search
+from chat.store import search, sqlite_index
 from chat.store.base import Message, NewMessage, Reaction, SessionRecord, gathered
+from chat.store.recent import Recent
 from chat.store.sqlite_statements import (
     ADD,
     AFTER,
@@ -39,11 +41,11 @@ from chat.store.sqlite_statements import (
     LOAD_SESSION,
     NEW_SECRET,
     NUMBERED,
-    PREVIOUS,
     PRUNE,
     REACTED,
     REACTIONS_OF,
     RECENT,
+    RECENT_STATE,
     SAVE_SESSION,
     SCHEMA,
     SECRET,
@@ -69,6 +71,8 @@ class SQLiteStore:
     def __init__(self, url: str) -> None:
         self.path = make_url(url).database or ":memory:"
         self._db: sqlite3.Connection | None = None
+        self._recent = Recent()
+        self._later = sqlite_index.Later(self._index_new)
 
     @property
     def db(self) -> sqlite3.Connection:
@@ -89,8 +93,12 @@ class SQLiteStore:
                 with contextlib.suppress(sqlite3.OperationalError):  # "duplicate column"
                     self._db.execute(add_column(column, DIALECT))
             self._db.execute("UPDATE sessions SET seen_at = ? WHERE seen_at = 0", (time.time(),))
+            sqlite_index.replace_old_trigger(self._db)
             for ddl in search.SQLITE_SCHEMA:
                 self._db.execute(ddl)
+            self._db.execute("BEGIN IMMEDIATE")  # what was left waiting, before any change
+            sqlite_index.index(self._db)
+            self._db.execute("COMMIT")
             self._fold_rooms()
             self._index_once()
         except (sqlite3.Error, OSError) as exc:
@@ -133,8 +141,22 @@ class SQLiteStore:
         except sqlite3.Error as exc:
             raise StoreUnavailable(problem) from exc
 
+    def _index_new(self, problem: str = "") -> None:
+        """Index for search the messages stored since the last time (see sqlite_index.py)."""
+        problem = problem or _AWAY
+        try:
+            waiting = sqlite_index.waiting(self.db)
+        except sqlite3.Error as exc:
+            raise StoreUnavailable(problem) from exc
+        if waiting:
+            with self._transaction(problem) as db:
+                sqlite_index.index(db)
+
     async def close(self) -> None:
+        self._later.cancel()
         if self._db is not None:
+            with contextlib.suppress(StoreUnavailable):
+                self._index_new()
             with contextlib.suppress(sqlite3.Error):
                 self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
             self._db.close()
@@ -152,17 +174,13 @@ class SQLiteStore:
     async def add(self, message: NewMessage) -> Message:
         values = {c.name: getattr(message, c.name) for c in COLUMNS}
         stored = {**values, "created_at": to_db(message.created_at)}
-        try:  # autocommit: the message is stored when execute returns
-            new_id = self.db.execute(ADD.sql, ADD.parameters(stored)).lastrowid
+        try:  # autocommit: the message is stored when the statement is done
+            [(new_id, prev)] = self.db.execute(ADD.sql, ADD.parameters(stored)).fetchall()
         except sqlite3.Error as exc:
             raise StoreUnavailable(
                 N_("Your message could not be saved, so it was not sent. Try again in a moment.")
             ) from exc
-        assert new_id is not None
-        try:
-            [(prev,)] = self._run(PREVIOUS, _AWAY, room=message.room, id=new_id)
-        except StoreUnavailable:
-            prev = new_id - 1  # stored all the same: a hint that makes receivers read the gap
+        self._later.stored()
         return Message(id=new_id, prev=prev, **values)
 
     async def numbered(self, author_key: str, n: int) -> Message | None:
@@ -170,8 +188,14 @@ class SQLiteStore:
         return message_of(rows[0]) if rows else None
 
     async def recent(self, room: str, limit: int) -> list[Message]:
+        # The state first, then the rows: rows newer than the state kept with it are re-read.
+        [state] = self._run(RECENT_STATE, _UNREADABLE, room=room, limit=limit)
+        if (kept := self._recent.get(room, limit, state)) is not None:
+            return kept
         rows = self._run(RECENT, _UNREADABLE, room=room, limit=limit)
-        return self._with_reactions([message_of(row) for row in reversed(rows)])
+        found = self._with_reactions([message_of(row) for row in reversed(rows)])
+        self._recent.put(room, limit, state, found)
+        return found
 
     async def after(self, room: str, after_id: int, limit: int) -> list[Message]:
         rows = self._run(AFTER, _UNREADABLE, room=room, after=after_id, limit=limit)
@@ -207,6 +231,7 @@ class SQLiteStore:
     async def edit(self, room: str, message_id: int, text: str, at: datetime) -> Message | None:
         values = {"id": message_id, "room": room, "text": text, "at": to_db(at)}
         with self._transaction(_UNCHANGED) as db:
+            sqlite_index.index(db)  # the edit's trigger takes the text it had out of the index
             rows = db.execute(GET.sql, GET.parameters(values)).fetchall()
             if not rows or not db.execute(EDIT.sql, EDIT.parameters(values)).rowcount:
                 return None
@@ -215,6 +240,7 @@ class SQLiteStore:
     async def delete(self, room: str, message_id: int, at: datetime) -> Message | None:
         values = {"id": message_id, "room": room, "at": to_db(at)}
         with self._transaction(_UNCHANGED) as db:
+            sqlite_index.index(db)  # the delete's trigger takes the text out of the index
             rows = db.execute(GET.sql, GET.parameters(values)).fetchall()
             if not rows or not db.execute(DELETE.sql, DELETE.parameters(values)).rowcount:
                 return None
@@ -241,6 +267,7 @@ class SQLiteStore:
     ) -> list[Message]:
         if not words:
             return []
+        self._index_new(_UNREADABLE)
         match = search.fts5_match(room, words)
         below = LAST_ID if before is None else before
         try:

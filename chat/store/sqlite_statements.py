@@ -72,13 +72,16 @@ _upsert = dialect_module.insert(sessions).values(
 _seq = sa.select(sa.func.coalesce(sa.func.max(messages.c.n), 0)).where(
     messages.c.author_key == _param("key")
 )
-ADD = Statement.of(messages.insert().values({c.name: _param(c.name) for c in COLUMNS}))
 # SQLite has one writer at a time and each insert commits at once: when ours is stored, every
-# smaller id is too, so the largest one below ours is the room's previous message.
-PREVIOUS = Statement.of(
-    sa.select(sa.func.coalesce(sa.func.max(messages.c.id), 0)).where(
-        messages.c.room == _param("room"), messages.c.id < _param("id")
-    )
+# smaller id is too, so the largest one below ours is the room's previous message. The insert
+# returns it (one statement: read through ix_messages_room_id, the room bound as a parameter).
+_INSERT = Statement.of(messages.insert().values({c.name: _param(c.name) for c in COLUMNS}))
+ADD = Statement(
+    _INSERT.sql  # noqa: S608 (constant SQL)
+    + " RETURNING id, (SELECT coalesce(max(earlier.id), 0) FROM messages AS earlier"
+    " WHERE earlier.room = ? AND earlier.id < messages.id)",
+    (*_INSERT.names, "room"),
+    _INSERT.defaults,
 )
 NUMBERED = Statement.of(
     messages.select().where(messages.c.author_key == _param("key"), messages.c.n == _param("n"))
@@ -88,6 +91,24 @@ RECENT = Statement.of(
     .where(messages.c.room == _param("room"))
     .order_by(messages.c.id.desc())
     .limit(_param("limit"))
+)
+_latest = (
+    sa.select(messages.c.id, messages.c.version)
+    .where(messages.c.room == _param("room"))
+    .order_by(messages.c.id.desc())
+    .limit(_param("limit"))
+    .subquery()
+)
+# What says whether a room's latest messages changed (chat/store/recent.py): never the same
+# for two states of them, as messages are never removed and their versions only grow.
+RECENT_STATE = Statement.of(
+    sa.select(
+        sa.func.count(),
+        sa.func.min(_latest.c.id),
+        sa.func.max(_latest.c.id),
+        sa.func.total(_latest.c.id),
+        sa.func.total(_latest.c.version),
+    )
 )
 AFTER = Statement.of(
     messages.select()

@@ -12,10 +12,11 @@ from chat.formats import ROOM, message_json, viewer_of
 from chat.frames import draft_number
 from chat.i18n import LANGUAGE_COOKIE, N_
 from chat.inputs import room_name, room_url
-from chat.rooms import present
+from chat.rooms import names_of, present, present_of
 from chat.security import check_origin
 from chat.services import Services
 from chat.sessions import Session
+from chat.sharing import Shared
 from chat.sockets import SERVER
 from chat.store import more_before
 from chat.zones import ZONE_COOKIE, names
@@ -270,9 +271,10 @@ async def render_room(
         shown = state["history"]
         cursor = shown[-1].id if shown and not state.get("paged") else 0  # 0: the socket shows all
         browser = request.cookies.get(BROWSER_COOKIE) or ""
-        if not services.sessions.browser_tag(browser, room):  # none yet, or not one we signed
-            browser = services.sessions.new_browser()
         tag = services.sessions.browser_tag(browser, room)
+        if not tag:  # none yet, or not one we signed
+            browser = services.sessions.new_browser()
+            tag = services.sessions.browser_tag(browser, room)
         me = await services.chat.open_session(
             room, unquote(request.cookies.get(NAME_COOKIE) or "") or None, cursor, tag
         )
@@ -282,7 +284,8 @@ async def render_room(
             _remember_name(response, me.name)
     else:
         response = await _render_room(request, me, status=status, **state)
-    response.delete_cookie(RESUME_COOKIE)
+    if RESUME_COOKIE in request.cookies:  # used once: a reload starts anew
+        response.delete_cookie(RESUME_COOKIE)
     return response
 
 
@@ -326,21 +329,29 @@ async def _render_room(
         history = await services.store.recent(me.room, services.settings.history_size)
         me.cursor = history[-1].id if history else 0
     extra.setdefault("before", more_before(history, services.settings.history_size))
-    html = services.renderer.page(
+    language, zone = services.languages.of(request), services.zones.of(request)
+    asked = asked_of(request)
+    people = await services.broker.members(me.room)
+    shared = None
+    if extra.keys() == {"before"}:  # the live room, nothing of one reader's in its history
+        variant = (me.room, language.code, zone.key, asked, extra["before"])
+        shared = Shared("messages", variant, tuple((m.id, m.version) for m in history))
+    body = services.renderer.page_body(
         ROOM,
         me.room,
         viewer_of(me),
-        services.languages.of(request),
-        zone=services.zones.of(request),
+        language,
+        shared,
+        zone=zone,
         messages=history,
         path=room_url(me.room),
-        asked=asked_of(request),
-        members=await services.chat.members(me.room),
-        present=await present(services.broker, me.room),
+        asked=asked,
+        members=names_of(people),
+        present=present_of(people),
         nonce=request.state.nonce,
         **extra,
     )
-    return HTMLResponse(html, status_code=status, headers={"Cache-Control": "no-store"})
+    return HTMLResponse(body, status_code=status, headers={"Cache-Control": "no-store"})
 
 
 def _remember_name(response: Response, name: str) -> None:

@@ -4,7 +4,8 @@ A designer's folder (`CHAT_TEMPLATES_DIR`) comes first: a template there replace
 one of the same name, and may extend it as `default:NAME` to change a single block.
 """
 
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,16 +18,14 @@ from jinja2 import (
     StrictUndefined,
     Template,
     nodes,
-    pass_context,
     select_autoescape,
 )
-from jinja2.runtime import Context
+from jinja2.runtime import Context, new_context
 
+from chat import template_functions
 from chat.context import EVERYONE, Look, Viewer, context
 from chat.i18n import Language, Languages
-from chat.inputs import room_url
-from chat.text import continuing, found, new_day, parts, within
-from chat.zones import local
+from chat.sharing import Kept, Shared, SharedBlocks
 
 _PACKAGE = Path(__file__).resolve().parent
 BUILT_IN = "default"  # `{% extends "default:room.html" %}` names the built-in room.html
@@ -38,37 +37,6 @@ def asset_dir(name: str) -> Path:
         if candidate.is_dir():
             return candidate
     raise RuntimeError(f"The {name}/ folder is missing: reinstall the chat package")
-
-
-@pass_context
-def _gettext(context: Context, message: str) -> str:
-    """`{% trans %}` and `_()`: in the language of the render."""
-    language: Language = context["language"]
-    return language.gettext(message)
-
-
-@pass_context
-def _ngettext(context: Context, singular: str, plural: str, n: int) -> str:
-    language: Language = context["language"]
-    return language.ngettext(singular, plural, n)
-
-
-@pass_context
-def _clock(context: Context, moment: Any) -> str:
-    """The time of day on the reader's clocks, as their language writes it (`05:46`, `5:46 AM`)."""
-    return str(context["language"].clock(local(moment, context["zone"])))
-
-
-@pass_context
-def _day(context: Context, moment: Any) -> str:
-    """`Today`, `Yesterday` or the date, in the reader's zone and language."""
-    return str(context["language"].day(local(moment, context["zone"])))
-
-
-@pass_context
-def _number(context: Context, value: Any) -> str:
-    """`1,234` or `1 234`."""
-    return str(context["language"].number(value))
 
 
 def make_environment(overrides: Path | None = None, reload: bool = False) -> Environment:
@@ -86,11 +54,21 @@ def make_environment(overrides: Path | None = None, reload: bool = False) -> Env
         lstrip_blocks=True,
         extensions=["jinja2.ext.i18n"],
     )
-    env.install_gettext_callables(_gettext, _ngettext, newstyle=True)  # type: ignore[attr-defined]
-    env.filters.update(clock=_clock, day=_day, number=_number, parts=parts, found=found)
-    env.tests.update(continuing=continuing, new_day=new_day, within=within)
-    env.globals["room_url"] = room_url
+    env.context_class = _Context
+    template_functions.install(env)
     return env
+
+
+class _Context(Context):
+    """Jinja's context, but the contexts it derives (for each scoped block, and each call made
+    where a block set a variable) share its blocks rather than copy every one of them: nothing
+    changes them once blocks render (`extends` acts at the top of a template, before)."""
+
+    def derived(self, locals: dict[str, Any] | None = None) -> Context:
+        context = new_context(self.environment, self.name, {}, self.get_all(), True, None, locals)
+        context.eval_ctx = self.eval_ctx
+        context.blocks = self.blocks
+        return context
 
 
 class Renderer:
@@ -103,7 +81,8 @@ class Renderer:
         self.look = look
         self.env = env or make_environment()
         self.languages = languages or Languages()
-        self._chains: dict[str, tuple[Template, list[Template]]] = {}
+        self._chains: dict[str, tuple[Template, list[Template], dict[str, Any]]] = {}
+        self.shared = SharedBlocks()
 
     def page(
         self,
@@ -111,10 +90,40 @@ class Renderer:
         room: str = "",
         viewer: Viewer = EVERYONE,
         language: Language | None = None,
+        shared: Shared | None = None,
         **state: Any,
     ) -> str:
-        values = self._context(room, viewer, language, state)
-        return self.env.get_template(template).render(values)
+        return self.page_body(template, room, viewer, language, shared, **state).decode()
+
+    def page_body(
+        self,
+        template: str,
+        room: str = "",
+        viewer: Viewer = EVERYONE,
+        language: Language | None = None,
+        shared: Shared | None = None,
+        **state: Any,
+    ) -> bytes:
+        """The page, encoded for a response (UTF-8); a shared block goes in as it was encoded
+        when it was kept."""
+        chain = self._chain(template)
+        ctx = self._new_context(template, self._context(room, viewer, language, state))
+        used: list[Kept] = []
+        if shared is not None and not self.look.development:  # development: templates change
+            self._share(ctx, chain, shared, used)
+        body: list[bytes] = []
+        run: list[str] = []
+        try:
+            for piece in chain[0].root_render_func(ctx):
+                if used and piece is used[-1].html:
+                    body += ["".join(run).encode(), used[-1].encoded]
+                    run.clear()
+                else:
+                    run.append(piece)
+        except Exception:
+            self.env.handle_exception()
+        body.append("".join(run).encode())
+        return b"".join(body)
 
     def block(
         self,
@@ -137,7 +146,7 @@ class Renderer:
 
     def render_block(self, template: str, block: str, context: dict[str, Any]) -> str:
         chain = self._chain(template)
-        ctx = chain[0].new_context(context)
+        ctx = self._new_context(template, context)
         for parent in chain[1:]:
             for name, render in parent.blocks.items():
                 ctx.blocks.setdefault(name, []).append(render)
@@ -148,6 +157,39 @@ class Renderer:
             return str(self.env.concat(renders[0](ctx)))
         except Exception:
             self.env.handle_exception()
+
+    def _new_context(self, name: str, values: dict[str, Any]) -> Context:
+        """`template.new_context(values)` (call `_chain(name)` first), with the template's
+        globals read once rather than from their ChainMap at every render."""
+        template, _, globals_ = self._chains[name]
+        return new_context(self.env, name, template.blocks, {**globals_, **values}, shared=True)
+
+    def _share(self, ctx: Context, chain: list[Template], shared: Shared, used: list[Kept]) -> None:
+        """Render `shared.block` of this page as an earlier page of the same key rendered it,
+        when that still shows the same; else render it, and keep it for the next pages."""
+        if not any(shared.block in each.blocks for each in chain):
+            return
+        key, state = (chain[0], shared.block, shared.key), shared.state  # a reloaded template: anew
+
+        def reuse(context: Context) -> Iterator[str]:
+            render = context.blocks[shared.block][1]  # the page's own (then its `super()`s)
+            present = context.resolve_or_missing("present")
+            viewer = context.resolve_or_missing("viewer")
+            if viewer is not EVERYONE or not isinstance(present, dict):  # not one for all
+                yield from render(context)
+                return
+            kept = self.shared.get(key, state, present, time.time())
+            if kept is None:
+                kept = self.shared.render(
+                    key,
+                    state,
+                    present,
+                    lambda named: str(self.env.concat(render(context.derived({"present": named})))),
+                )
+            used.append(kept)
+            yield kept.html
+
+        ctx.blocks[shared.block] = [reuse, *ctx.blocks.get(shared.block, [])]
 
     def _chain(self, name: str) -> list[Template]:
         """`name` and the templates it extends, most derived first."""
@@ -160,7 +202,7 @@ class Renderer:
         while (parent := self._parent(current)) is not None and len(parents) < 10:
             parents.append(self.env.get_template(parent))
             current = parent
-        self._chains[name] = (template, parents)
+        self._chains[name] = (template, parents, dict(template.globals))
         return [template, *parents]
 
     def _parent(self, name: str) -> str | None:

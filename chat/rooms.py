@@ -40,11 +40,6 @@ async def present(broker: Broker, room: str) -> dict[str, str]:
     return present_of(await broker.members(room))
 
 
-async def member_names(broker: Broker, room: str) -> list[str]:
-    """Who is online in `room`, by name."""
-    return names_of(await broker.members(room))
-
-
 class Chat:
     """Rooms, people and messages; every change is published as an event to the room's channel."""
 
@@ -180,9 +175,6 @@ class Chat:
         starts (0: this one starts the room)."""
         page = await self.store.before(room, before, OLDER_PAGE)
         return page, more_before(page, OLDER_PAGE)
-
-    async def members(self, room: str) -> list[str]:
-        return await member_names(self.broker, room)
 
     async def active_rooms(self) -> dict[str, int]:
         return dict(sorted((await self.broker.rooms()).items()))

@@ -181,10 +181,14 @@ class Sessions:
             self._cache.move_to_end(session.key)
 
     def _evict(self) -> None:
-        """Forget idle sessions (they reload from the store): the oldest, past the limit or TTL."""
+        """Forget idle sessions (they reload from the store): the oldest, past the limit or TTL.
+        A connected one stays, moved among the newest, so no sweep passes it again soon."""
         deadline = time.monotonic() - self.ttl
-        for session in list(self._cache.values()):
+        for _ in range(len(self._cache)):
+            key, session = next(iter(self._cache.items()))
             if len(self._cache) <= self.limit and session.last_seen > deadline:
                 break
-            if not session.connections:
-                del self._cache[session.key]
+            if session.connections:
+                self._cache.move_to_end(key)
+            else:
+                del self._cache[key]

@@ -128,6 +128,22 @@ class _PageReader(HTMLParser):
             self._in_form = False
 
 
+def _essentials(html: str) -> str:
+    """The tags `_PageReader` looks for, cut out of a page: `<html>`, the first tag with
+    `ws-connect` and the last form with `ws-send` (the composer comes after the history, which
+    may quote the words). Whatever is not found here is looked for in the whole page."""
+    cuts = []
+    for at, end in (
+        (html.find("<html"), ">"),
+        (html.find("ws-connect"), ">"),
+        (html.rfind("ws-send"), "</form>"),
+    ):
+        if at >= 0 and (start := html.rfind("<", 0, at + 1)) >= 0:
+            stop = html.find(end, at)
+            cuts.append(html[start : stop + len(end)] if stop >= 0 else html[start:])
+    return "".join(cuts)
+
+
 async def read_page(
     url: str, language: str = "", zone: str = "", loader: Loader | None = None
 ) -> Page:
@@ -136,15 +152,19 @@ async def read_page(
     if urlsplit(url).scheme not in {"http", "https"}:
         raise ValueError(f"{url} is not an http:// or https:// address")
     url = with_query(url, lang=language, tz=zone)
-    reader = _PageReader()
     if loader is None:
         loader = Loader()
         try:
-            reader.feed(await loader.get(url))
+            html = await loader.get(url)
         finally:
             loader.close()
     else:
-        reader.feed(await loader.get(url))
+        html = await loader.get(url)
+    reader = _PageReader()
+    reader.feed(_essentials(html))  # a page's history is most of it, and costs most to parse
+    if not reader.socket_path or "message" not in reader.fields:
+        reader = _PageReader()
+        reader.feed(html)
     if not reader.socket_path or "message" not in reader.fields:
         raise ValueError(
             f"{url} has no [ws-connect] element with a ws-send form and a message field"

@@ -129,8 +129,11 @@ def test_screen_readers_hear_each_message_once_and_each_change_of_connection(
     heartbeats = page.evaluate("document.getElementById('status').className")
     bob.send("can you hear me?")
     ann.wait_for_text("can you hear me?")
-    page.wait_for_function(
-        "c => document.getElementById('status').className !== c", arg=heartbeats
+    page.wait_for_function(  # polled by a timer, not by animation frames, which may pause
+        "c => document.getElementById('status').className !== c",
+        arg=heartbeats,
+        polling=50,
+        timeout=30_000,
     )  # at least one heartbeat replaced #status meanwhile
     assert page.evaluate("document.getElementById('log').dataset.seen") == "yes"
     assert page.evaluate("document.getElementById('connection').dataset.seen") == "yes"

@@ -243,6 +243,10 @@ class Hub:
         self.present[room] = present_of(people)
         return self.present[room]
 
+    def presence_due(self, room: str) -> bool:
+        """Is the member list of `room` about to go out to all its connections?"""
+        return room in self._presence_due
+
     def _left(self, person: tuple[str, str]) -> None:
         if held := self._leaving.pop(person, None):
             self._gather_presence(person[0], held[0])

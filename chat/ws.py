@@ -154,7 +154,9 @@ async def _catch_up(
     changes = [] if replace else _changed_since(format, seen, session.issued, here)
     if recent:
         connection.floor = max(connection.floor, recent[-1].id)
-    members = format.members(session.room, names_of(people))
+    members = ""  # unless the list is about to go out to all, this page included (its join)
+    if not services.hub.presence_due(session.room):
+        members = format.members(session.room, names_of(people))
     status = format.status(session.room, "first")
     frames = [f for f in (format.welcome(session), history, *changes, members, status) if f]
     if format.joins_frames:  # one frame, one write, one swap for htmx

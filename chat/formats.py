@@ -16,6 +16,7 @@ from chat.errors import ChatError
 from chat.i18n import N_, Language, Languages
 from chat.rendering import Renderer, template_problem
 from chat.sessions import Session
+from chat.sharing import Shared
 from chat.store import Message
 from chat.store.base import Reaction
 
@@ -125,8 +126,19 @@ class HtmlFormat:
         self.zone = zone
         self._beats: dict[tuple[str, str], str] = {}  # (room, beat) -> the status fragment
 
-    def _block(self, block: str, room: str, viewer: Viewer = EVERYONE, **state: Any) -> str:
+    def _block(
+        self,
+        block: str,
+        room: str,
+        viewer: Viewer = EVERYONE,
+        shared: Shared | None = None,
+        **state: Any,
+    ) -> str:
         try:
+            if shared is not None:
+                return self.renderer.shared_block(
+                    ROOM, shared, room, self.language, zone=self.zone, **state
+                )
             return self.renderer.block(
                 ROOM, block, room, viewer, self.language, zone=self.zone, **state
             )
@@ -155,8 +167,19 @@ class HtmlFormat:
     ) -> str:
         present = around.present if around else {}
         if replace:  # a new live region: screen readers do not read it out again
+            shown = Shared(
+                "messages",
+                (room, self.language.code, self.zone.key, before),
+                tuple((m.id, m.version) for m in messages),
+            )  # the same for every page of this variant that resynchronises now
             return self._block(
-                "messages", room, oob="true", messages=messages, before=before, present=present
+                "messages",
+                room,
+                oob="true",
+                messages=messages,
+                before=before,
+                present=present,
+                shared=shown,
             )
         first = around.previous if around else None
         pairs = zip(messages, [first, *messages], strict=False)

@@ -4,7 +4,6 @@ A designer's folder (`CHAT_TEMPLATES_DIR`) comes first: a template there replace
 one of the same name, and may extend it as `default:NAME` to change a single block.
 """
 
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -138,6 +137,28 @@ class Renderer:
         template overrides, and the blocks it calls (`self.message()`), are the designer's."""
         return self.render_block(template, block, self._context(room, viewer, language, state))
 
+    def shared_block(
+        self,
+        template: str,
+        shared: Shared,
+        room: str,
+        language: Language,
+        **state: Any,
+    ) -> str:
+        """`block(template, shared.block, ...)` for everyone, rendered once for all who get the
+        same `shared.state` (with the same people, clocks and template)."""
+        context = self._context(room, EVERYONE, language, state)
+        present = context.get("present")
+        if self.look.development or not isinstance(present, dict):
+            return self.render_block(template, shared.block, context)
+        key = (self._chain(template)[0], shared.block, shared.key)  # a reloaded template: anew
+        return self.shared.kept(
+            key,
+            shared.state,
+            present,
+            lambda named: self.render_block(template, shared.block, {**context, "present": named}),
+        ).html
+
     def _context(
         self, room: str, viewer: Viewer, language: Language | None, state: dict[str, Any]
     ) -> dict[str, Any]:
@@ -178,14 +199,12 @@ class Renderer:
             if viewer is not EVERYONE or not isinstance(present, dict):  # not one for all
                 yield from render(context)
                 return
-            kept = self.shared.get(key, state, present, time.time())
-            if kept is None:
-                kept = self.shared.render(
-                    key,
-                    state,
-                    present,
-                    lambda named: str(self.env.concat(render(context.derived({"present": named})))),
-                )
+            kept = self.shared.kept(
+                key,
+                state,
+                present,
+                lambda named: str(self.env.concat(render(context.derived({"present": named})))),
+            )
             used.append(kept)
             yield kept.html
 

@@ -3,6 +3,7 @@ the next pages while they would show the same."""
 
 import math
 import sys
+import time
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterator, Mapping
 from contextvars import ContextVar
@@ -126,6 +127,18 @@ class SharedBlocks:
             return None
         self._kept.move_to_end(key)
         return kept
+
+    def kept(
+        self,
+        key: Hashable,
+        state: Hashable,
+        present: dict[str, Any],
+        render: Callable[[Named], str],
+    ) -> Kept:
+        """The block kept for `key` if it shows the same now, else `render`ed and kept."""
+        return self.get(key, state, present, time.time()) or self.render(
+            key, state, present, render
+        )
 
     def render(
         self,

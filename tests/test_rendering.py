@@ -15,7 +15,7 @@ from jinja2 import Environment
 from jinja2.filters import do_urlencode
 from markupsafe import Markup
 
-from chat import i18n, rendering, sharing, template_functions, text
+from chat import i18n, sharing, template_functions, text
 from chat.config import Settings
 from chat.context import Look, Viewer
 from chat.i18n import Languages
@@ -274,7 +274,7 @@ def clocks(at: datetime) -> Iterator[None]:
         patch.setattr(
             i18n, "datetime", types.SimpleNamespace(**{**vars(i18n.datetime), "datetime": Clock})
         )
-        patch.setattr(rendering, "time", types.SimpleNamespace(time=at.timestamp))
+        patch.setattr(sharing, "time", types.SimpleNamespace(time=at.timestamp))
         yield
 
 
@@ -289,3 +289,14 @@ def test_a_template_read_again_is_shared_anew(tmp_path: Path) -> None:
     )
     renderer.env.cache.clear()  # type: ignore[union-attr]
     assert one(page(renderer), "#v").get_text() == "two"
+
+
+def test_a_resync_for_everyone_is_rendered_once_and_as_it_would_be(renderer: Renderer) -> None:
+    language = renderer.languages.default
+    state = {"messages": HISTORY, "before": 0, "oob": "true"}
+    key = Shared("messages", ("r", "en", "UTC", 0), tuple((m.id, m.version) for m in HISTORY))
+    for present in ({"bob": "k-bob"}, {"bob": "k-bob"}, {}):  # @bob marked, then not
+        alone = renderer.block(ROOM, "messages", "r", language=language, present=present, **state)
+        shared = renderer.shared_block(ROOM, key, "r", language, present=present, **state)
+        assert shared == alone
+    assert len(renderer.shared) == 1  # the third replaced the first: bob has gone

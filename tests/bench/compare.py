@@ -79,7 +79,7 @@ KEYS = {  # the figure whose median picks a scenario's round
     "roundtrip": "messages_per_s",
     "fanout": "server_us_per_delivery",
     "paced": "p99_ms",
-    "stall": "p99_ms",
+    "stall": "p99_ratio",
     "join": "join_s",
 }
 
@@ -197,7 +197,7 @@ def measure(sizes: dict[str, float], workdir: Path) -> dict[str, dict[str, Any]]
             ("fanout", 3),
             ("paced", 3),
             ("join", 3),
-            ("stall", 1),
+            ("stall", 3),
         ]:
             runs: dict[str, list[dict[str, Any]]] = {}
             kinds = [kind for kind in KINDS if scenario in SCENARIOS.get(kind, SCENARIOS["*"])]

@@ -169,7 +169,7 @@ class HtmlFormat:
         if replace:  # a new live region: screen readers do not read it out again
             shown = Shared(
                 "messages",
-                (room, self.language.code, self.zone.key, before),
+                ("resync", room, self.language.code, self.zone.key, before),
                 tuple((m.id, m.version) for m in messages),
             )  # the same for every page of this variant that resynchronises now
             return self._block(

@@ -118,16 +118,6 @@ class SharedBlocks:
         self._kept.clear()
         self._size = 0
 
-    def get(
-        self, key: Hashable, state: Hashable, present: dict[str, Any], now: float
-    ) -> Kept | None:
-        """The block kept for `key`, if a page with this state and these people shows it now."""
-        kept = self._kept.get(key)
-        if kept is None or kept.state != state or not kept.fits(present, now):
-            return None
-        self._kept.move_to_end(key)
-        return kept
-
     def kept(
         self,
         key: Hashable,
@@ -135,20 +125,13 @@ class SharedBlocks:
         present: dict[str, Any],
         render: Callable[[Named], str],
     ) -> Kept:
-        """The block kept for `key` if it shows the same now, else `render`ed and kept."""
-        return self.get(key, state, present, time.time()) or self.render(
-            key, state, present, render
-        )
-
-    def render(
-        self,
-        key: Hashable,
-        state: Hashable,
-        present: dict[str, Any],
-        render: Callable[[Named], str],
-    ) -> Kept:
-        """Render a block (given a `Named` in place of `present`), noting whom it looked up and
+        """The block kept for `key` if a page with this state and these people shows it now;
+        else `render` it (given a `Named` in place of `present`), noting whom it looked up and
         when it will show something else, and keep it in place of what `key` had."""
+        kept = self._kept.get(key)
+        if kept is not None and kept.state == state and kept.fits(present, time.time()):
+            self._kept.move_to_end(key)
+            return kept
         named, changes = Named(present), list[float]()
         token = _changes.set(changes)
         try:

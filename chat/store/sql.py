@@ -31,6 +31,7 @@ from chat.store.tables import (
     older,
     reactions,
     sessions,
+    state_of,
 )
 
 _DRIVERS = {
@@ -180,17 +181,9 @@ class SQLStore:
 
     async def recent(self, room: str, limit: int) -> list[Message]:
         latest = older(room, None, limit, as_row=True)
-        window = latest.with_only_columns(messages.c.id, messages.c.version).subquery()
-        state_of = sa.select(
-            sa.func.count(),
-            sa.func.min(window.c.id),
-            sa.func.max(window.c.id),
-            sa.func.sum(window.c.id),
-            sa.func.sum(window.c.version),
-        )
         try:  # the state first, then the rows: rows newer than the state kept are re-read
             async with self.engine.connect() as conn:
-                state = tuple((await conn.execute(state_of)).one())
+                state = tuple((await conn.execute(state_of(latest))).one())
         except (SQLAlchemyError, OSError) as exc:
             raise StoreUnavailable(UNREADABLE) from exc
         if (kept := self._recent.get(room, limit, state)) is not None:

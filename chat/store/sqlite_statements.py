@@ -21,6 +21,7 @@ from chat.store.tables import (
     older,
     reactions,
     sessions,
+    state_of,
 )
 
 DIALECT = dialect_module.dialect()
@@ -86,30 +87,9 @@ ADD = Statement(
 NUMBERED = Statement.of(
     messages.select().where(messages.c.author_key == _param("key"), messages.c.n == _param("n"))
 )
-RECENT = Statement.of(
-    messages.select()
-    .where(messages.c.room == _param("room"))
-    .order_by(messages.c.id.desc())
-    .limit(_param("limit"))
-)
-_latest = (
-    sa.select(messages.c.id, messages.c.version)
-    .where(messages.c.room == _param("room"))
-    .order_by(messages.c.id.desc())
-    .limit(_param("limit"))
-    .subquery()
-)
-# What says whether a room's latest messages changed (chat/store/recent.py): never the same
-# for two states of them, as messages are never removed and their versions only grow.
-RECENT_STATE = Statement.of(
-    sa.select(
-        sa.func.count(),
-        sa.func.min(_latest.c.id),
-        sa.func.max(_latest.c.id),
-        sa.func.total(_latest.c.id),
-        sa.func.total(_latest.c.version),
-    )
-)
+_recent = older(_param("room"), None, _param("limit"))
+RECENT = Statement.of(_recent)
+RECENT_STATE = Statement.of(state_of(_recent))
 AFTER = Statement.of(
     messages.select()
     .where(messages.c.room == _param("room"), messages.c.id > _param("after"))

@@ -109,3 +109,19 @@ def older(room: Any, before: Any | None, limit: Any, *, as_row: bool = False) ->
         if before is not None:
             where.append(messages.c.id < before)
     return messages.select().where(*where).order_by(*order).limit(limit)
+
+
+def state_of(latest: sa.Select[Any]) -> sa.Select[Any]:
+    """What says whether the rows of `latest` changed (chat/store/recent.py): their count,
+    first and last ids, and the sums of their ids and versions. Never the same for two states
+    of a room's latest messages, as messages are never removed and their versions only grow."""
+    window = latest.with_only_columns(messages.c.id, messages.c.version).subquery()
+    return sa.select(
+        *[
+            sa.func.count(),
+            sa.func.min(window.c.id),
+            sa.func.max(window.c.id),
+            sa.func.sum(window.c.id),
+            sa.func.sum(window.c.version),
+        ]
+    )
